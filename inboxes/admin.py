@@ -1,0 +1,61 @@
+from django.contrib import admin
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404
+from django.urls import path, reverse
+from django.utils.html import format_html
+
+from .models import Inbox, Message
+
+
+@admin.register(Inbox)
+class InboxAdmin(admin.ModelAdmin):
+    list_display = ["name", "team", "smtp_username", "message_count", "max_messages", "created"]
+    list_filter = ["team"]
+    search_fields = ["name", "team__name", "smtp_username"]
+    readonly_fields = ["last_seq"]
+    actions = ["clear_messages"]
+
+    @admin.display(description="messages")
+    def message_count(self, inbox):
+        return inbox.messages.count()
+
+    @admin.action(description="Clear (delete all messages of) the selected inboxes")
+    def clear_messages(self, request, queryset):
+        deleted, _ = Message.objects.filter(inbox__in=queryset).delete()
+        self.message_user(request, f"Deleted {deleted} messages.")
+
+
+@admin.register(Message)
+class MessageAdmin(admin.ModelAdmin):
+    list_display = ["subject", "from_header", "to_header", "inbox", "received_at", "size", "is_read"]
+    list_filter = ["inbox__team", "inbox", "is_read", "has_attachments", "received_at"]
+    search_fields = ["subject", "from_header", "to_header", "envelope_from", "message_id"]
+    date_hierarchy = "received_at"
+    list_select_related = ["inbox"]
+    exclude = ["raw"]
+    readonly_fields = [
+        f.name for f in Message._meta.fields if f.name not in ("raw", "is_read")
+    ] + ["raw_source", "download"]
+
+    @admin.display(description="raw source")
+    def raw_source(self, message):
+        raw = Message.objects.filter(pk=message.pk).values_list("raw", flat=True).get()
+        text = bytes(raw).decode("utf-8", "replace")
+        return format_html("<pre style='white-space:pre-wrap'>{}</pre>", text)
+
+    @admin.display(description="download")
+    def download(self, message):
+        url = reverse("admin:inboxes_message_raw", args=[message.pk])
+        return format_html('<a href="{}">Download .eml</a>', url)
+
+    def get_urls(self):
+        raw_view = self.admin_site.admin_view(self.raw_view)
+        return [path("<int:pk>/raw/", raw_view, name="inboxes_message_raw")] + super().get_urls()
+
+    def raw_view(self, request, pk):
+        if not self.has_view_permission(request):
+            return HttpResponse(status=403)
+        message = get_object_or_404(Message.objects.defer(None), pk=pk)
+        response = HttpResponse(bytes(message.raw), content_type="message/rfc822")
+        response["Content-Disposition"] = f'attachment; filename="message-{message.pk}.eml"'
+        return response

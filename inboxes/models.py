@@ -1,0 +1,119 @@
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import Team
+
+
+def generate_smtp_username():
+    return secrets.token_hex(7)
+
+
+def generate_smtp_password():
+    return secrets.token_urlsafe(18)
+
+
+def default_max_messages():
+    return settings.MAILDOG_MAX_MESSAGES_PER_INBOX
+
+
+class Inbox(models.Model):
+    """A mailbox that catches what an application sends with its credentials."""
+
+    team = models.ForeignKey(Team, models.CASCADE, related_name="inboxes")
+    name = models.CharField(max_length=100)
+    smtp_username = models.CharField(max_length=64, unique=True, default=generate_smtp_username)
+    # Shown to the team on the Integration tab, so it is kept retrievable; it
+    # only grants the right to drop mail into this sandbox inbox.
+    smtp_password = models.CharField(max_length=128, default=generate_smtp_password)
+    max_messages = models.PositiveIntegerField(default=default_max_messages)
+    # Number of messages ever received; each message takes the next value, so
+    # the cap is one indexed range delete and clients can catch up by sequence.
+    last_seq = models.BigIntegerField(default=0, editable=False)
+    created = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name", "id"]
+        verbose_name_plural = "inboxes"
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("inboxes:inbox", args=[self.pk])
+
+    def reset_credentials(self):
+        self.smtp_username = generate_smtp_username()
+        self.smtp_password = generate_smtp_password()
+        self.save(update_fields=["smtp_username", "smtp_password"])
+
+
+class MessageQuerySet(models.QuerySet):
+    def newest_first(self):
+        return self.order_by("-seq")
+
+
+class MessageManager(models.Manager.from_queryset(MessageQuerySet)):
+    def get_queryset(self):
+        # The raw source can be megabytes: load it only when asked for.
+        return super().get_queryset().defer("raw")
+
+
+class Message(models.Model):
+    """One captured message: the bytes exactly as received plus what was parsed."""
+
+    inbox = models.ForeignKey(Inbox, models.CASCADE, related_name="messages")
+    seq = models.BigIntegerField()
+    received_at = models.DateTimeField(default=timezone.now)
+
+    # Envelope
+    envelope_from = models.TextField(blank=True)
+    envelope_to = models.JSONField(default=list)
+
+    # Parsed summary (best effort: a broken message keeps what could be read)
+    subject = models.TextField(blank=True)
+    from_header = models.TextField(blank=True)
+    to_header = models.TextField(blank=True)
+    cc_header = models.TextField(blank=True)
+    date = models.DateTimeField(null=True, blank=True)
+    message_id = models.CharField(max_length=255, blank=True)
+    text_body = models.TextField(blank=True, help_text="Plain text for search (the text part, or the HTML's text).")
+    has_attachments = models.BooleanField(default=False)
+    has_long_lines = models.BooleanField(
+        default=False, help_text="A line exceeded SMTP's 1,000 octets; real servers may reject or break it."
+    )
+    parse_errors = models.JSONField(default=list, blank=True)
+
+    # SPF/DKIM/DMARC, filled in after the message is stored (never before the 250)
+    auth_verdict = models.CharField(max_length=16, blank=True, help_text="Empty until the checks ran.")
+    auth_results = models.JSONField(null=True, blank=True)
+    auth_checked_at = models.DateTimeField(null=True, blank=True)
+
+    # Session facts
+    client_ip = models.GenericIPAddressField(null=True, blank=True)
+    helo = models.CharField(max_length=255, blank=True)
+    tls_version = models.CharField(max_length=32, blank=True)
+    tls_cipher = models.CharField(max_length=128, blank=True)
+    auth_username = models.CharField(max_length=255, blank=True)
+
+    size = models.PositiveIntegerField()
+    is_read = models.BooleanField(default=False)
+    raw = models.BinaryField()
+
+    objects = MessageManager()
+
+    class Meta:
+        indexes = [models.Index(fields=["message_id"], name="message_message_id")]
+        constraints = [
+            # Also the index behind an inbox's newest-first list.
+            models.UniqueConstraint(fields=["inbox", "seq"], name="message_unique_inbox_seq"),
+        ]
+
+    def __str__(self):
+        return self.subject or "(no subject)"
+
+    def get_absolute_url(self):
+        return reverse("inboxes:message", args=[self.inbox_id, self.pk])

@@ -1,0 +1,243 @@
+"""Maildog settings: everything comes from the environment, with embedded defaults.
+
+Embedded default: SQLite in the data directory (WAL) and the in-memory channel
+layer, so one process runs everything. `DATABASE_URL` and `REDIS_URL` switch to
+PostgreSQL and Redis for production. With `DEBUG` off nothing insecure is assumed:
+a missing `SECRET_KEY` stops start-up.
+"""
+
+import os
+import secrets
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def envbool(name, default="0"):
+    return os.environ.get(name, default).strip().lower() in ("1", "true", "yes", "on")
+
+
+def envint(name, default):
+    return int(os.environ.get(name, default))
+
+
+def envlist(name, default=""):
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+DEBUG = envbool("DEBUG")
+
+DATA_DIR = Path(os.environ.get("MAILDOG_DATA_DIR", BASE_DIR / "data")).resolve()
+
+
+def _secret_key():
+    key = os.environ.get("SECRET_KEY")
+    if key:
+        return key
+    if not DEBUG:
+        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
+    # Development only: a random key kept in the data directory, so sessions
+    # survive restarts without anyone committing a fixed key.
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    key_file = DATA_DIR / "dev-secret-key"
+    if not key_file.exists():
+        key_file.write_text(secrets.token_urlsafe(50))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+SECRET_KEY = _secret_key()
+
+ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]" if DEBUG else "")
+CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS")
+SITE_URL = os.environ.get("SITE_URL", "http://localhost:8000").rstrip("/")
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django.contrib.sites",
+    "channels",
+    "allauth",
+    "allauth.account",
+    "rest_framework",
+    "drf_spectacular",
+    "accounts",
+    "inboxes",
+    "smtpd",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+]
+
+ROOT_URLCONF = "maildog_site.urls"
+WSGI_APPLICATION = "maildog_site.wsgi.application"
+ASGI_APPLICATION = "maildog_site.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# Database: SQLite in the data directory unless DATABASE_URL says otherwise.
+DATABASES = {
+    "default": dj_database_url.parse(
+        os.environ.get("DATABASE_URL", f"sqlite:///{DATA_DIR / 'maildog.sqlite3'}"),
+        conn_max_age=envint("DATABASE_CONN_MAX_AGE", 60),
+        conn_health_checks=True,
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    # WAL lets readers (the web pages) run while the SMTP side writes; with WAL,
+    # synchronous=NORMAL keeps every commit durable against process crashes
+    # without an fsync per message. IMMEDIATE transactions take the write lock
+    # up front, so concurrent writers queue instead of failing mid-transaction.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0 if DEBUG else DATABASES["default"]["CONN_MAX_AGE"]
+    DATABASES["default"]["OPTIONS"] = {
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=20000;",
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+    }
+    # Tests use a file, not a shared in-memory database: the SMTP listener and
+    # the browser tests write from other threads, as in production.
+    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test.sqlite3")}
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Channels: in-memory for the single embedded process, Redis to span processes.
+REDIS_URL = os.environ.get("REDIS_URL", "")
+if REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL], "prefix": os.environ.get("MAILDOG_REDIS_PREFIX", "maildog")},
+        }
+    }
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+
+SITE_ID = 1
+LOGIN_URL = "account_login"
+LOGIN_REDIRECT_URL = "/"
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
+ACCOUNT_EMAIL_VERIFICATION = os.environ.get("ACCOUNT_EMAIL_VERIFICATION", "mandatory")
+ACCOUNT_CONFIRM_EMAIL_ON_GET = False
+ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
+ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if not DEBUG else "http"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles"))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "django.contrib.staticfiles.storage.StaticFilesStorage"
+            if DEBUG
+            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        )
+    },
+}
+
+# Maildog's own outgoing mail (verification, password reset, invitations).
+# Never used for captured messages: Maildog does not deliver what it catches.
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = envint("EMAIL_PORT", 25)
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = envbool("EMAIL_USE_TLS")
+EMAIL_USE_SSL = envbool("EMAIL_USE_SSL")
+EMAIL_TIMEOUT = envint("EMAIL_TIMEOUT", 30)
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Maildog <noreply@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# --- Maildog ---------------------------------------------------------------
+# The host name the SMTP server announces and puts in its certificate; also
+# what the Integration tab tells apps to connect to.
+MAILDOG_SMTP_HOSTNAME = os.environ.get("MAILDOG_SMTP_HOSTNAME", "localhost")
+MAILDOG_SMTP_BIND = os.environ.get("MAILDOG_SMTP_BIND", "127.0.0.1" if DEBUG else "0.0.0.0")
+# "port:mode" pairs; mode is "starttls" (STARTTLS offered, AUTH only after it)
+# or "tls" (TLS from the first byte).
+MAILDOG_SMTP_PORTS = os.environ.get("MAILDOG_SMTP_PORTS", "2525:starttls,587:starttls,465:tls")
+MAILDOG_TLS_CERT = os.environ.get("MAILDOG_TLS_CERT", "")
+MAILDOG_TLS_KEY = os.environ.get("MAILDOG_TLS_KEY", "")
+# Local use only: allow AUTH before STARTTLS (credentials in clear text).
+MAILDOG_SMTP_ALLOW_PLAINTEXT_AUTH = envbool("MAILDOG_SMTP_ALLOW_PLAINTEXT_AUTH")
+
+MAILDOG_MAX_MESSAGE_BYTES = envint("MAILDOG_MAX_MESSAGE_BYTES", 25 * 1024 * 1024)
+MAILDOG_MAX_RECIPIENTS = envint("MAILDOG_MAX_RECIPIENTS", 100)
+MAILDOG_MAX_MESSAGES_PER_INBOX = envint("MAILDOG_MAX_MESSAGES_PER_INBOX", 100_000)
+MAILDOG_MAX_SESSIONS = envint("MAILDOG_MAX_SESSIONS", 1000)
+MAILDOG_MAX_SESSIONS_PER_CLIENT = envint("MAILDOG_MAX_SESSIONS_PER_CLIENT", 100)
+# After this many failed AUTH attempts within the window, a client is refused
+# for the rest of the window; each failure before that is answered more slowly.
+MAILDOG_AUTH_MAX_FAILURES = envint("MAILDOG_AUTH_MAX_FAILURES", 10)
+MAILDOG_AUTH_FAILURE_WINDOW = envint("MAILDOG_AUTH_FAILURE_WINDOW", 300)
+MAILDOG_SMTP_TIMEOUT = envint("MAILDOG_SMTP_TIMEOUT", 300)
+MAILDOG_SHUTDOWN_GRACE = envint("MAILDOG_SHUTDOWN_GRACE", 30)
+MAILDOG_DNS_NAMESERVERS = envlist("MAILDOG_DNS_NAMESERVERS")
+MAILDOG_DNS_TIMEOUT = float(os.environ.get("MAILDOG_DNS_TIMEOUT", "5"))
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "loggers": {
+        # aiosmtpd logs every command at INFO; Maildog logs one line per session.
+        "mail.log": {"level": "ERROR"},
+        "django.db.backends": {"level": "INFO"},
+    },
+}
+
+# Development serves static files straight from the apps; production from
+# STATIC_ROOT after collectstatic (compressed, hashed names).
+WHITENOISE_USE_FINDERS = DEBUG
+WHITENOISE_AUTOREFRESH = DEBUG

@@ -1,0 +1,47 @@
+import asyncio
+import signal
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+from smtpd.server import build_service
+from smtpd.tls import tls_files
+
+
+def describe_listeners(service, stdout):
+    for listener, port in service.bound:
+        mode = "STARTTLS" if listener.mode == "starttls" else "TLS from the first byte"
+        stdout.write(f"SMTP listening on {service.bind}:{port} ({mode})")
+    files = tls_files()
+    if files.ca is not None:
+        stdout.write(
+            f"TLS: certificates signed by Maildog's local CA. Trust it in your app, e.g.\n"
+            f"  SSL_CERT_FILE={files.ca} python manage.py runserver\n"
+            f"(the CA is also offered for download on each inbox's Integration tab)."
+        )
+
+
+class Command(BaseCommand):
+    help = "Run Maildog's SMTP server: catches every message, delivers none."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--bind", help="Address to listen on (default: MAILDOG_SMTP_BIND).")
+        parser.add_argument(
+            "--ports", help='Listeners as "port:mode,..." with mode starttls or tls (default: MAILDOG_SMTP_PORTS).'
+        )
+
+    def handle(self, *args, **options):
+        asyncio.run(self.serve(options["bind"], options["ports"]))
+
+    async def serve(self, bind, ports):
+        service = build_service(bind=bind, ports=ports)
+        await service.start()
+        describe_listeners(service, self.stdout)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        await stop.wait()
+        self.stdout.write(f"Shutting down: finishing sessions (up to {settings.MAILDOG_SHUTDOWN_GRACE}s)")
+        await service.stop(settings.MAILDOG_SHUTDOWN_GRACE)
+        self.stdout.write("SMTP server stopped")

@@ -1,0 +1,16 @@
+"""Test settings: the product's own settings, with DEBUG off, as in production.
+
+Only what the environment must provide is filled in here; DATABASE_URL and
+REDIS_URL still choose SQLite or PostgreSQL and in-memory or Redis.
+"""
+
+import os
+
+os.environ.setdefault("SECRET_KEY", "tests-only-secret-key-not-for-production")
+os.environ.setdefault("ALLOWED_HOSTS", "localhost,127.0.0.1,testserver")
+os.environ.setdefault("MAILDOG_DATA_DIR", os.path.join(os.path.dirname(__file__), "..", "data", "tests"))
+
+from maildog_site.settings import *  # noqa: E402,F403
+
+# Hashing passwords fast keeps the suite quick; nothing else differs.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
