@@ -110,6 +110,8 @@ def test_bad_requests_get_400(smtp_health):
     port = urlsplit(smtp_health).port
     with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
         sock.sendall(b"nonsense\r\n\r\n")
-        reply = sock.recv(4096)
+        reply = b""
+        while chunk := sock.recv(4096):  # the server closes after its answer
+            reply += chunk
     assert reply.startswith(b"HTTP/1.1 400 ")
     assert json.loads(reply.split(b"\r\n\r\n", 1)[1])["error"] == "bad request"
