@@ -1,8 +1,8 @@
 """Helpers for tests that run Maildog's processes as separate OS processes, as a deployment does."""
 
 import os
+import re
 import secrets
-import shlex
 import signal
 import socket
 import subprocess
@@ -57,6 +57,7 @@ class Process:
         self.name = name
         self.log_path = log_dir / f"{name}-{time.monotonic_ns()}.log"
         self._log = open(self.log_path, "wb")
+        env, command = _split_assignments(command, env)
         # exec: the signal goes to the process itself, as with honcho or a platform's process manager.
         self.popen = subprocess.Popen(
             ["sh", "-c", "exec " + command], cwd=REPO, env=env, stdout=self._log, stderr=subprocess.STDOUT,
@@ -102,12 +103,19 @@ class Process:
         return self.popen.returncode
 
 
+def _split_assignments(command: str, env: dict) -> tuple[dict, str]:
+    """`A=1 B=2 cmd args` -> (env with A and B, "cmd args"), as the shell would run it."""
+    env = dict(env)
+    words = command.split(" ")
+    while words and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*=\S*", words[0]):
+        name, _, value = words.pop(0).partition("=")
+        env[name] = value
+    return env, " ".join(words)
+
+
 def run(command: str, env: dict, timeout: float = 60.0) -> subprocess.CompletedProcess:
     """Run a one-off command (release phase, a management command) to completion."""
+    env, command = _split_assignments(command, env)
     return subprocess.run(
         ["sh", "-c", "exec " + command], cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout
     )
-
-
-def quote(value) -> str:
-    return shlex.quote(str(value))
