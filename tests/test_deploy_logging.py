@@ -82,7 +82,8 @@ def test_key_value_format(smtp_server, client_tls_context, inbox, caplog):
     line = KeyValueFormatter().format(record)
     assert "\n" not in line
     assert " INFO maildog.smtp smtp_session client=127.0.0.1 helo=app.example.com " in line
-    assert f" auth_user={inbox.smtp_username} inbox={inbox.pk} outcome=stored messages={record.fields['messages'][0]} " in line
+    [message_id] = record.fields["messages"]
+    assert f" auth_user={inbox.smtp_username} inbox={inbox.pk} outcome=stored messages={message_id} " in line
     assert " refusals=- duration_ms=" in line
 
 
@@ -108,7 +109,9 @@ def test_free_text_records_and_exceptions_are_formatted_too():
     try:
         raise ValueError("boom")
     except ValueError:
-        record = logging.LogRecord("maildog.smtp", logging.ERROR, __file__, 1, "storing failed inbox=%s", (7,), sys.exc_info())
+        record = logging.LogRecord(
+            "maildog.smtp", logging.ERROR, __file__, 1, "storing failed inbox=%s", (7,), sys.exc_info()
+        )
     assert json.loads(JSONFormatter().format(record))["message"] == "storing failed inbox=7"
     assert "ValueError: boom" in json.loads(JSONFormatter().format(record))["exception"]
     assert "storing failed inbox=7\nTraceback" in KeyValueFormatter().format(record)

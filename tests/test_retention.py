@@ -20,7 +20,8 @@ def raw_message(subject: str) -> bytes:
 
 
 def store(inbox, subject, *, age_days=0):
-    message = ingest(inbox.pk, raw_message(subject), SessionFacts(mail_from="app@example.com", rcpt_tos=["u@example.com"]))
+    facts = SessionFacts(mail_from="app@example.com", rcpt_tos=["u@example.com"])
+    message = ingest(inbox.pk, raw_message(subject), facts)
     if age_days:
         Message.objects.filter(pk=message.pk).update(received_at=timezone.now() - datetime.timedelta(days=age_days))
     return message
