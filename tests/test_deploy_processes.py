@@ -1,12 +1,13 @@
 """The Procfile's processes, run as separate OS processes against PostgreSQL and Redis.
 
 Everything follows the Procfile: the build step (collectstatic), `release`,
-then `web` and `smtp`. A message delivered over SMTP with verified TLS reaches
-a browser's websocket on the web process (through Redis) and its page; then
+then `web` and `smtp`. Messages delivered over SMTP with verified TLS reach
+browsers' websockets on every web process (through Redis) and their pages; then
 the smtp process is restarted while a client keeps sending, and every message
 the client sent is either stored exactly once after a 250 or refused in a way
 the client sees.
 
+Two web and two smtp processes run at once, as in a scaled deployment.
 The suite's own database may be SQLite: this test always makes a throwaway
 PostgreSQL database (on DATABASE_URL's server, else 127.0.0.1:5432) and uses
 Redis (REDIS_URL, else 127.0.0.1:6379/6) under a channel prefix of its own.
@@ -104,7 +105,7 @@ def deployment(procs_database, tls_files, tmp_path_factory):
     """Build, release, then the web and smtp processes, all with one production environment."""
     tmp = tmp_path_factory.mktemp("deployment")
     cert, key = tls_files
-    ports = {"web": free_port(), "smtp": free_port(), "health": free_port()}
+    ports = {name: free_port() for name in ("web", "web2", "smtp", "smtp2", "health", "health2")}
     env = production_env(
         DATABASE_URL=procs_database["url"],
         REDIS_URL=os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/6",
@@ -129,25 +130,37 @@ def deployment(procs_database, tls_files, tmp_path_factory):
     assert result.returncode == 0, result.stderr
     facts = json.loads(result.stdout.strip().splitlines()[-1])
 
+    # Two of each: any web process must hear of messages from any smtp process.
     smtp_env = dict(env, LOG_FORMAT="json")
-    web = Process("web", _web_command(), env, tmp)
-    smtp = Process("smtp", procfile()["smtp"], smtp_env, tmp)
-    deployment = {"env": env, "smtp_env": smtp_env, "tmp": tmp, "ports": ports, "web": web, "smtp": smtp, **facts}
+    smtp2_env = dict(
+        smtp_env, MAILDOG_SMTP_PORTS=f"{ports['smtp2']}:starttls", MAILDOG_SMTP_HEALTH_PORT=str(ports["health2"])
+    )
+    deployment = {
+        "env": env, "smtp_env": smtp_env, "tmp": tmp, "ports": ports, **facts,
+        "web": Process("web", _web_command(), env, tmp),
+        "web2": Process("web", _web_command(), dict(env, PORT=str(ports["web2"])), tmp),
+        "smtp": Process("smtp", procfile()["smtp"], smtp_env, tmp),
+        "smtp2": Process("smtp", procfile()["smtp"], smtp2_env, tmp),
+    }
     try:
-        assert web.wait_http(f"http://127.0.0.1:{ports['web']}/health/").status_code == 200, web.output()
+        for web in ("web", "web2"):
+            response = deployment[web].wait_http(f"http://127.0.0.1:{ports[web]}/health/")
+            assert response.status_code == 200, deployment[web].output()
         wait_smtp_healthy(deployment)
+        wait_smtp_healthy(deployment, "smtp2", "health2")
         yield deployment
     finally:
-        web.stop()
-        deployment["smtp"].stop()
+        for name in ("web", "web2", "smtp", "smtp2"):
+            deployment[name].stop()
 
 
-def wait_smtp_healthy(deployment):
-    response = deployment["smtp"].wait_http(f"http://127.0.0.1:{deployment['ports']['health']}/health")
+def wait_smtp_healthy(deployment, name="smtp", health="health"):
+    url = f"http://127.0.0.1:{deployment['ports'][health]}/health"
+    response = deployment[name].wait_http(url)
     deadline = time.monotonic() + 10
     while response.status_code != 200 and time.monotonic() < deadline:
         time.sleep(0.1)
-        response = httpx.get(f"http://127.0.0.1:{deployment['ports']['health']}/health", timeout=5)
+        response = httpx.get(url, timeout=5)
     assert response.status_code == 200, response.text
     assert response.json()["listeners"] == "ok"
 
@@ -159,17 +172,17 @@ def client_context(test_ca):
     return context
 
 
-def web_get(deployment, path, **kwargs):
+def web_get(deployment, path, web="web"):
     """A request as the TLS-terminating proxy forwards it, with the logged-in user's cookie."""
     return httpx.get(
-        f"http://127.0.0.1:{deployment['ports']['web']}{path}",
-        headers={"X-Forwarded-Proto": "https", "Cookie": f"sessionid={deployment['session']}", **kwargs},
+        f"http://127.0.0.1:{deployment['ports'][web]}{path}",
+        headers={"X-Forwarded-Proto": "https", "Cookie": f"sessionid={deployment['session']}"},
         timeout=WEB_TIMEOUT,
     )
 
 
-def open_websocket(deployment):
-    port = deployment["ports"]["web"]
+def open_websocket(deployment, web="web"):
+    port = deployment["ports"][web]
     return websocket_connect(
         f"ws://127.0.0.1:{port}/ws/inboxes/{deployment['inbox']}/",
         origin=f"https://127.0.0.1:{port}",
@@ -206,8 +219,8 @@ def email(subject: str) -> bytes:
     return message.as_bytes()
 
 
-def smtp_login(deployment, context) -> smtplib.SMTP:
-    client = smtplib.SMTP("localhost", deployment["ports"]["smtp"], timeout=10)
+def smtp_login(deployment, context, smtp="smtp") -> smtplib.SMTP:
+    client = smtplib.SMTP("localhost", deployment["ports"][smtp], timeout=10)
     client.starttls(context=context)
     client.login(deployment["username"], deployment["password"])
     return client
@@ -227,24 +240,41 @@ def test_static_files_are_hashed_compressed_and_cached(deployment):
     assert "immutable" in response.headers["Cache-Control"]
 
 
-def test_message_over_smtp_reaches_the_websocket_and_its_page(deployment, client_context):
-    with open_websocket(deployment) as websocket:
-        with smtp_login(deployment, client_context) as client:
-            client.sendmail("app@example.com", ["user@example.com"], email("Deployed and live"))
-        event = json.loads(websocket.recv(timeout=15))
-    assert event["type"] == "message.new"
-    summary = event["message"]
-    assert summary["subject"] == "Deployed and live"
+def test_messages_from_any_smtp_process_reach_websockets_and_pages_on_any_web_process(
+    deployment, client_context
+):
+    with open_websocket(deployment, "web") as websocket, open_websocket(deployment, "web2") as websocket2:
+        subjects = {"smtp": "Deployed and live", "smtp2": "Also from the second smtp process"}
+        for smtp, subject in subjects.items():
+            with smtp_login(deployment, client_context, smtp) as client:
+                client.sendmail("app@example.com", ["user@example.com"], email(subject))
+        received = [
+            {event["message"]["subject"]: event for event in _events(socket, 2)} for socket in (websocket, websocket2)
+        ]
+    for events in received:
+        assert set(events) == set(subjects.values())
+        assert all(event["type"] == "message.new" for event in events.values())
 
-    page = web_get(deployment, f"/inboxes/{deployment['inbox']}/messages/{summary['id']}/")
-    assert page.status_code == 200
-    assert "Deployed and live" in page.text
-    # Without the session the page is not shown.
-    anonymous = httpx.get(
-        f"http://127.0.0.1:{deployment['ports']['web']}/inboxes/{deployment['inbox']}/messages/{summary['id']}/",
-        headers={"X-Forwarded-Proto": "https"}, timeout=WEB_TIMEOUT,
-    )
-    assert "Deployed and live" not in anonymous.text
+    for subject, web in ((subjects["smtp"], "web2"), (subjects["smtp2"], "web")):
+        message_id = received[0][subject]["message"]["id"]
+        path = f"/inboxes/{deployment['inbox']}/messages/{message_id}/"
+        page = web_get(deployment, path, web)
+        assert page.status_code == 200
+        assert subject in page.text
+        # Without the session the page is not shown.
+        anonymous = httpx.get(
+            f"http://127.0.0.1:{deployment['ports'][web]}{path}", headers={"X-Forwarded-Proto": "https"},
+            timeout=WEB_TIMEOUT,
+        )
+        assert subject not in anonymous.text
+
+
+def _events(websocket, count, timeout=15.0):
+    events = []
+    deadline = time.monotonic() + timeout
+    while len(events) < count:
+        events.append(json.loads(websocket.recv(timeout=max(deadline - time.monotonic(), 0.01))))
+    return events
 
 
 class StreamingClient(threading.Thread):
