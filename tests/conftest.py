@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 import pytest
 import trustme
+from asgiref.sync import sync_to_async
+from django.db import connections
 from django.contrib.auth import get_user_model
 
 from accounts.models import Membership, Team
@@ -90,6 +92,16 @@ def smtp_server(transactional_db, server_tls_context, trust_test_ca):
     yield running
     if running.service.servers:
         running.stop(grace=1.0)
+
+    async def cancel_leftover_tasks():
+        tasks = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        # The listener's database work ran in asgiref's thread: close its connection there.
+        await sync_to_async(connections.close_all)()
+
+    asyncio.run_coroutine_threadsafe(cancel_leftover_tasks(), loop).result(10)
     loop.call_soon_threadsafe(loop.stop)
     thread.join(5)
     loop.close()
