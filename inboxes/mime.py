@@ -7,6 +7,7 @@ goes on with what it can read.
 
 import email
 import email.errors
+import re
 import email.header
 import email.utils
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from email.message import EmailMessage
 
 from django.utils.html import strip_tags
 
+FOLD = re.compile(r"\r?\n(?=[ \t])")
 MAX_LINE_OCTETS = 998  # RFC 5321 4.5.3.1.6: 1,000 including CRLF
 TEXT_BODY_LIMIT = 100_000
 
@@ -50,22 +52,31 @@ class Summary:
 # and decodes only the few headers and the one part it needs.
 
 
+def raw_header(message, name):
+    """The first `name` header as sent (unfolded), 8-bit bytes read as UTF-8; None if absent."""
+    name = name.lower()
+    for key, value in message.raw_items():
+        if key.lower() == name:
+            return clean_text(FOLD.sub("", value))
+    return None
+
+
 def decode_header_value(value) -> str:
     """An RFC 2047-decoded header value; undecodable words are kept as sent."""
     if value is None:
         return ""
     try:
-        return clean_text(email.header.make_header(email.header.decode_header(str(value))))
+        return clean_text(email.header.make_header(email.header.decode_header(value)))
     except (LookupError, ValueError, email.errors.HeaderParseError):
-        return clean_text(value)
+        return value
 
 
 def _date(message, summary):
-    value = message.get("Date")
+    value = raw_header(message, "Date")
     if value is None:
         return None
     try:
-        parsed = email.utils.parsedate_to_datetime(str(value))
+        parsed = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):
         summary.errors.append(f"Date header is not a valid date: {clean_text(value)!r}")
         return None
@@ -120,11 +131,11 @@ def summarize(raw: bytes) -> Summary:
     for part in message.walk():
         for defect in part.defects:
             summary.errors.append(f"{type(defect).__name__}: {defect.__doc__ or defect}".strip())
-    summary.subject = decode_header_value(message.get("Subject"))
-    summary.from_header = decode_header_value(message.get("From"))
-    summary.to_header = decode_header_value(message.get("To"))
-    summary.cc_header = decode_header_value(message.get("Cc"))
-    summary.message_id = clean_text(message.get("Message-ID", "")).strip()[:255]
+    summary.subject = decode_header_value(raw_header(message, "Subject"))
+    summary.from_header = decode_header_value(raw_header(message, "From"))
+    summary.to_header = decode_header_value(raw_header(message, "To"))
+    summary.cc_header = decode_header_value(raw_header(message, "Cc"))
+    summary.message_id = (raw_header(message, "Message-ID") or "").strip()[:255]
     summary.date = _date(message, summary)
     summary.text_body = _text_body(message)
     summary.has_attachments = _has_attachments(message)

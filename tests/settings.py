@@ -14,3 +14,8 @@ from maildog_site.settings import *  # noqa: E402,F403
 
 # Hashing passwords fast keeps the suite quick; nothing else differs.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# Static files straight from the apps (no collectstatic step before tests);
+# the compressed, hashed production storage is covered by the deploy tests.
+STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405
+WHITENOISE_USE_FINDERS = True
