@@ -4,8 +4,10 @@ import asyncio
 import ssl
 
 import pytest
+from asgiref.sync import sync_to_async
 from cryptography import x509
 from django.core.mail import get_connection, send_mail
+from django.db import connections
 
 from inboxes.models import Message
 from smtpd.config import STARTTLS, Listener
@@ -69,6 +71,7 @@ def send_through_local_ca_listener(inbox, subject):
             )
         finally:
             await service.stop(1)
+            await sync_to_async(connections.close_all)()
 
     return asyncio.run(run())
 
