@@ -164,7 +164,7 @@ def main():
         wait_for_port(port, server)
         ca = str(Path(data_dir) / "tls" / "maildog-ca.pem")
         creds = (inbox["username"], inbox["password"])
-        print(f"# {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
+        print(f"# {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
               f"database {os.environ.get('DATABASE_URL', 'SQLite (embedded default)').split('@')[-1]}, "
               f"channel layer {'Redis' if os.environ.get('REDIS_URL') else 'in-memory'}")
         print(f"# {args.messages} messages per mode, {args.concurrency} sessions, {args.processes} client processes")

@@ -7,9 +7,9 @@ goes on with what it can read.
 
 import email
 import email.errors
-import re
 import email.header
 import email.utils
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email import policy

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 import pytest
 import trustme
 from asgiref.sync import sync_to_async
-from django.db import connections
 from django.contrib.auth import get_user_model
+from django.db import connections
 
 from accounts.models import Membership, Team
 from inboxes.models import Inbox

@@ -72,5 +72,8 @@ def test_serve_runs_web_and_smtp_in_one_process(serve_env, tmp_path):
         output, _ = process.communicate(timeout=60)
     assert process.returncode == 0, output
     assert "SMTP listening on 127.0.0.1" in output
-    count = manage(serve_env, "shell", "-v", "0", "-c", "from inboxes.models import Message; print(Message.objects.filter(subject='via serve').count())")
+    count = manage(
+        serve_env, "shell", "-v", "0", "-c",
+        "from inboxes.models import Message; print(Message.objects.filter(subject='via serve').count())",
+    )
     assert count.strip() == "1"

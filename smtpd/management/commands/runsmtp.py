@@ -2,7 +2,6 @@ import asyncio
 import signal
 
 import uvloop
-
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
