@@ -14,3 +14,6 @@ from maildog_site.settings import *  # noqa: E402,F403
 
 # Hashing passwords fast keeps the suite quick; nothing else differs.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# Templates use {% static %}: without collectstatic's manifest, plain storage.
+STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
