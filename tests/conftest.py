@@ -160,3 +160,48 @@ def wire_recorder(monkeypatch):
 
     monkeypatch.setattr(smtplib.SMTP, "sendmail", recording_sendmail)
     return sent
+
+
+# --- Web product fixtures -----------------------------------------------------
+
+def store_message(inbox, raw: bytes, **facts):
+    """Store `raw` in `inbox` through the real ingest service (as the SMTP side does)."""
+    from inboxes.ingest import SessionFacts, ingest
+
+    defaults = {"mail_from": "app@example.com", "rcpt_tos": ["alice@example.com"], "client_ip": "127.0.0.1",
+                "helo": "app.example.com", "tls_version": "TLSv1.3", "tls_cipher": "TLS_AES_256_GCM_SHA384",
+                "auth_username": inbox.smtp_username}
+    defaults.update(facts)
+    return ingest(inbox.pk, raw, SessionFacts(**defaults))
+
+
+@pytest.fixture
+def owner_client(client, owner):
+    client.force_login(owner)
+    return client
+
+
+@pytest.fixture
+def member_client(client, member):
+    client.force_login(member)
+    return client
+
+
+@pytest.fixture
+def outsider_client(client, outsider):
+    client.force_login(outsider)
+    return client
+
+
+@pytest.fixture
+def maildog_mail(settings, smtp_server, team):
+    """Maildog's own outgoing mail goes to its SMTP server, into a "Maildog mail" inbox."""
+    system_inbox = Inbox.objects.create(team=team, name="Maildog mail")
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = smtp_server.host
+    settings.EMAIL_PORT = smtp_server.starttls_port
+    settings.EMAIL_USE_TLS = True
+    settings.EMAIL_USE_SSL = False
+    settings.EMAIL_HOST_USER = system_inbox.smtp_username
+    settings.EMAIL_HOST_PASSWORD = system_inbox.smtp_password
+    return system_inbox

@@ -9,6 +9,7 @@ import os
 os.environ.setdefault("SECRET_KEY", "tests-only-secret-key-not-for-production")
 os.environ.setdefault("ALLOWED_HOSTS", "localhost,127.0.0.1,testserver")
 os.environ.setdefault("MAILDOG_DATA_DIR", os.path.join(os.path.dirname(__file__), "..", "data", "tests"))
+os.environ.setdefault("STATIC_ROOT", os.path.join(os.environ["MAILDOG_DATA_DIR"], "static"))
 
 from maildog_site.settings import *  # noqa: E402,F403
 
