@@ -13,6 +13,7 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import DatabaseError, connection, close_old_connections
 
+from inboxes.authchecks.service import schedule_check
 from inboxes.credentials import find_inbox_id
 from inboxes.ingest import SessionFacts, ingest
 
@@ -212,4 +213,6 @@ class MaildogHandler:
             log.exception("smtp storing failed client=%s inbox=%s", server.client, server.inbox_id)
             return "451 4.3.0 Message not stored, please try again later"
         server.stored.append(message.pk)
+        # SPF/DKIM/DMARC need DNS: in the background, never in front of the 250.
+        schedule_check(message.pk)
         return f"250 2.0.0 OK id={message.pk}"
