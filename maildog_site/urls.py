@@ -5,4 +5,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("", include("inboxes.urls")),
+    path("", include("inboxes.authchecks.urls")),
 ]
