@@ -74,11 +74,15 @@ def check_message(message_id: int, *, fresh: bool = False) -> Message | None:
 
 
 def _check_in_thread(message_id: int) -> None:
-    # A worker thread keeps its connection between checks; drop it if the
-    # database closed it meanwhile (long-running SMTP process).
+    # Checks run on any thread of the loop's executor: each opens its own
+    # connection and closes it afterwards, so no idle pool thread keeps one.
     if not connection.in_atomic_block:
         close_old_connections()
-    check_message(message_id)
+    try:
+        check_message(message_id)
+    finally:
+        if not connection.in_atomic_block:
+            connection.close()
 
 
 async def _run(message_id: int) -> None:
