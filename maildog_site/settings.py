@@ -166,7 +166,10 @@ ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
 ACCOUNT_EMAIL_VERIFICATION = os.environ.get("ACCOUNT_EMAIL_VERIFICATION", "mandatory")
 ACCOUNT_CONFIRM_EMAIL_ON_GET = False
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
-ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if not DEBUG else "http"
+# The scheme of links in Maildog's own emails (verification, reset).
+ACCOUNT_DEFAULT_HTTP_PROTOCOL = os.environ.get("ACCOUNT_DEFAULT_HTTP_PROTOCOL", "https" if not DEBUG else "http")
+ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Maildog] "
+ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
@@ -225,6 +228,8 @@ MAILDOG_SMTP_TIMEOUT = envint("MAILDOG_SMTP_TIMEOUT", 300)
 MAILDOG_SHUTDOWN_GRACE = envint("MAILDOG_SHUTDOWN_GRACE", 30)
 MAILDOG_DNS_NAMESERVERS = envlist("MAILDOG_DNS_NAMESERVERS")
 MAILDOG_DNS_TIMEOUT = float(os.environ.get("MAILDOG_DNS_TIMEOUT", "5"))
+# SPF/DKIM/DMARC checks on every captured message (after the 250, in the background).
+MAILDOG_AUTH_CHECKS = envbool("MAILDOG_AUTH_CHECKS", "1")
 
 # One line per record: "text" (key=value) or "json" for log pipelines.
 LOG_FORMAT = os.environ.get("LOG_FORMAT", "text").strip().lower()
@@ -264,7 +269,7 @@ SESSION_COOKIE_SECURE = envbool("SESSION_COOKIE_SECURE", "0" if DEBUG else "1")
 CSRF_COOKIE_SECURE = envbool("CSRF_COOKIE_SECURE", "0" if DEBUG else "1")
 SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 0 if DEBUG else 31_536_000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("SECURE_HSTS_INCLUDE_SUBDOMAINS", "0" if DEBUG else "1")
-# Preloading is a promise to browsers vendors; opt in explicitly.
+# Preloading is a promise to browser vendors; opt in explicitly.
 SECURE_HSTS_PRELOAD = envbool("SECURE_HSTS_PRELOAD")
 
 # The SMTP process answers GET /health on this port when it is set (0: off).
