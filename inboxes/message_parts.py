@@ -111,14 +111,18 @@ def part_bytes(part) -> bytes:
 
 
 def part_text(part) -> str:
-    """A text part as str, using its charset; unknown or wrong charsets fall back to UTF-8 with replacements."""
+    """A text part as str with "\n" line ends, decoded with its charset.
+
+    Unknown or wrong charsets fall back to UTF-8 with replacement characters.
+    (Line ends as sent are in the raw source.)
+    """
     try:
         content = part.get_content()
     except (LookupError, ValueError, AssertionError, UnicodeError):
         content = part_bytes(part).decode("utf-8", "replace")
     if isinstance(content, bytes):
         content = content.decode("utf-8", "replace")
-    return clean_text(content)
+    return clean_text(content).replace("\r\n", "\n")
 
 
 def _param(part, errors, getter, what):
