@@ -1,5 +1,7 @@
 """JSON shapes of the API: inboxes, message summaries and full messages."""
 
+from dataclasses import asdict
+
 from django.urls import reverse
 from rest_framework import serializers
 
@@ -195,7 +197,7 @@ class MessageDetailSerializer(MessageSummarySerializer):
     def get_attachments(self, message) -> AttachmentSerializer(many=True):
         return [
             {
-                **AttachmentSerializer(attachment).data,
+                **asdict(attachment),
                 "url": _absolute(
                     self, reverse("api:message-attachment", args=[message.inbox_id, message.pk, attachment.index])
                 ),
