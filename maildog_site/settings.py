@@ -164,7 +164,10 @@ ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
 ACCOUNT_EMAIL_VERIFICATION = os.environ.get("ACCOUNT_EMAIL_VERIFICATION", "mandatory")
 ACCOUNT_CONFIRM_EMAIL_ON_GET = False
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
-ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if not DEBUG else "http"
+# The scheme of links in Maildog's own emails (verification, reset).
+ACCOUNT_DEFAULT_HTTP_PROTOCOL = os.environ.get("ACCOUNT_DEFAULT_HTTP_PROTOCOL", "https" if not DEBUG else "http")
+ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Maildog] "
+ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
@@ -223,6 +226,8 @@ MAILDOG_SMTP_TIMEOUT = envint("MAILDOG_SMTP_TIMEOUT", 300)
 MAILDOG_SHUTDOWN_GRACE = envint("MAILDOG_SHUTDOWN_GRACE", 30)
 MAILDOG_DNS_NAMESERVERS = envlist("MAILDOG_DNS_NAMESERVERS")
 MAILDOG_DNS_TIMEOUT = float(os.environ.get("MAILDOG_DNS_TIMEOUT", "5"))
+# SPF/DKIM/DMARC checks on every captured message (after the 250, in the background).
+MAILDOG_AUTH_CHECKS = envbool("MAILDOG_AUTH_CHECKS", "1")
 
 LOGGING = {
     "version": 1,

@@ -9,5 +9,7 @@ urlpatterns = [
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/v1/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/v1/", include("inboxes.api.urls")),
+    path("", include("accounts.urls")),
     path("", include("inboxes.urls")),
+    path("", include("inboxes.authchecks.urls")),
 ]
