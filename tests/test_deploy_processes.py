@@ -269,11 +269,14 @@ def test_messages_from_any_smtp_process_reach_websockets_and_pages_on_any_web_pr
         assert subject not in anonymous.text
 
 
-def _events(websocket, count, timeout=15.0):
+def _events(websocket, count, timeout=15.0, kind="message.new"):
+    """The next `count` events of one kind (other events, like message.checked, interleave)."""
     events = []
     deadline = time.monotonic() + timeout
     while len(events) < count:
-        events.append(json.loads(websocket.recv(timeout=max(deadline - time.monotonic(), 0.01))))
+        event = json.loads(websocket.recv(timeout=max(deadline - time.monotonic(), 0.01)))
+        if event["type"] == kind:
+            events.append(event)
     return events
 
 
