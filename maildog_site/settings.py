@@ -256,6 +256,39 @@ LOGGING = {
 WHITENOISE_USE_FINDERS = DEBUG
 WHITENOISE_AUTOREFRESH = DEBUG
 
+# --- API (/api/v1/) ----------------------------------------------------------
+# Swagger UI's files come from drf-spectacular-sidecar: served by Maildog, no CDN.
+INSTALLED_APPS += ["drf_spectacular_sidecar"]
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["inboxes.api.authentication.ApiTokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticated",
+        "inboxes.api.permissions.ScopedTokenReadOnly",
+    ],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_THROTTLE_CLASSES": ["inboxes.api.throttling.ApiRateThrottle"],
+    # Requests per token user (per address for anonymous requests), counted in
+    # Django's cache: per process with the default local-memory cache.
+    "DEFAULT_THROTTLE_RATES": {"api": os.environ.get("MAILDOG_API_RATE", "600/minute")},
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Maildog API",
+    "DESCRIPTION": "Read and wait for captured mail from CI and end-to-end tests.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "inboxes.api.schema.add_wait_endpoint",
+    ],
+}
+
 # --- Production: HTTPS, cookies, proxies, health, retention ------------------
 # Secure by default with DEBUG off; each can be relaxed by its variable.
 # Behind a TLS-terminating proxy or platform router, set MAILDOG_BEHIND_PROXY=1

@@ -260,13 +260,13 @@ def test_messages_from_any_smtp_process_reach_websockets_and_pages_on_any_web_pr
         assert subject not in anonymous.text
 
 
-def _events(websocket, count, timeout=15.0):
-    """The first `count` message.new events (other kinds, e.g. check results, are skipped)."""
+def _events(websocket, count, timeout=15.0, kind="message.new"):
+    """The next `count` events of one kind (other events, like message.checked, interleave)."""
     events = []
     deadline = time.monotonic() + timeout
     while len(events) < count:
         event = json.loads(websocket.recv(timeout=max(deadline - time.monotonic(), 0.01)))
-        if event["type"] == "message.new":
+        if event["type"] == kind:
             events.append(event)
     return events
 
