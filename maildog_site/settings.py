@@ -11,6 +11,7 @@ import secrets
 from pathlib import Path
 
 import dj_database_url
+from whitenoise.compress import Compressor
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -140,7 +141,12 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": os.environ.get("MAILDOG_REDIS_PREFIX", "maildog")},
+            "CONFIG": {
+                # redis-py 8 times socket reads out after 5 s by default, which cuts the
+                # layer's 5 s blocking receive short and closes idle websockets (1011).
+                "hosts": [{"address": REDIS_URL, "socket_timeout": 30}],
+                "prefix": os.environ.get("MAILDOG_REDIS_PREFIX", "maildog"),
+            },
         }
     }
 else:
@@ -255,6 +261,9 @@ LOGGING = {
 # STATIC_ROOT after collectstatic (compressed, hashed names).
 WHITENOISE_USE_FINDERS = DEBUG
 WHITENOISE_AUTOREFRESH = DEBUG
+# Source maps are only fetched by browser devtools; compressing their megabytes
+# (twice: plain and hashed names) would dominate collectstatic's time.
+WHITENOISE_SKIP_COMPRESS_EXTENSIONS = (*Compressor.SKIP_COMPRESS_EXTENSIONS, "map")
 
 # --- API (/api/v1/) ----------------------------------------------------------
 # Swagger UI's files come from drf-spectacular-sidecar: served by Maildog, no CDN.
