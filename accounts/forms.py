@@ -10,7 +10,7 @@ class TeamForm(forms.ModelForm):
 
 
 class InvitationForm(forms.Form):
-    email = forms.EmailField()
+    email = forms.EmailField(widget=forms.EmailInput(attrs={"placeholder": "name@example.com", "aria-label": "Email"}))
     role = forms.ChoiceField(choices=Membership.Role.choices, initial=Membership.Role.MEMBER)
 
     def __init__(self, *args, can_invite_owner=False, **kwargs):

@@ -59,11 +59,7 @@
       link.textContent = m.subject || "(no subject)";
       link.href = m.url;
       row.querySelector(".cell-to").textContent = "to " + m.to;
-      if (m.has_attachments) {
-        var clip = document.createElement("span");
-        clip.className = "clip"; clip.title = "Has attachments"; clip.textContent = "📎";
-        row.querySelector(".flags").appendChild(clip);
-      }
+      row.querySelector(".clip").hidden = !m.has_attachments;
       row.querySelector(".size").textContent = formatSize(m.size);
       var time = row.querySelector("time");
       time.dateTime = m.received_at; time.textContent = formatTime(m.received_at);
