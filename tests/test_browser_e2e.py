@@ -240,11 +240,7 @@ def test_captured_script_never_runs(live_maildog, page, inbox, member):
         b'<img src="data:," onerror="document.body.setAttribute(\'data-pwned\',\'onerror\')">'
         b'<a id="js" href="javascript:document.body.setAttribute(\'data-pwned\',\'href\')">js</a>\r\n',
     )
-    page.goto(live_maildog.url + "/accounts/login/")
-    page.fill("input[name=login]", member.email)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("form button[type=submit]")
-    expect(page.locator("h1")).to_have_text("Your inboxes")
+    log_in(page, live_maildog.url, member)
     page.goto(live_maildog.url + f"/inboxes/{inbox.pk}/")
     page.click("text=Hostile")
     frame = page.frame_locator("iframe.html-frame")
@@ -254,3 +250,34 @@ def test_captured_script_never_runs(live_maildog, page, inbox, member):
     assert page.title() != "pwned"
     sandbox = page.get_attribute("iframe.html-frame", "sandbox")
     assert "allow-scripts" not in sandbox and "allow-same-origin" not in sandbox
+
+
+def log_in(page, live, user):
+    page.goto(live + "/accounts/login/")
+    page.fill("input[name=login]", user.email)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("form button[type=submit]")
+    expect(page.locator("h1")).to_have_text("Your inboxes")
+
+
+def test_dropped_connection_reconnects_and_catches_up(live_maildog, page, inbox, member):
+    sockets = []
+
+    def through(ws):
+        # Pass the page's socket through to Maildog, keeping a handle to drop it later.
+        if sockets:
+            # The reconnect: this message is stored (and its live event sent) before the
+            # new socket reaches Maildog, so only the catch-up can bring it.
+            store_message(inbox, b"From: a@example.com\r\nSubject: Sent while offline\r\n\r\nx\r\n")
+        ws.connect_to_server()
+        sockets.append(ws)
+
+    page.route_web_socket(re.compile(r"/ws/inboxes/\d+/$"), through)
+    log_in(page, live_maildog.url, member)
+    page.goto(live_maildog.url + f"/inboxes/{inbox.pk}/")
+    expect(page.locator("#live-status")).to_contain_text("Live")
+    sockets[0].close()
+    expect(page.locator("#live-status")).to_contain_text("Reconnecting")
+    expect(page.locator("#message-list tr.message-row", has_text="Sent while offline")).to_be_visible()
+    assert len(sockets) == 2
+    expect(page.locator("#live-status")).to_contain_text("Live")
