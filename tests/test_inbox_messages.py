@@ -1,5 +1,7 @@
 """The message list: order, markers, keyset pages, search, read state, deletion, access."""
 
+import re
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -146,4 +148,17 @@ def test_sidebar_shows_unread_counts(member_client, inbox):
     store_message(inbox, mail("a"))
     store_message(inbox, mail("b"))
     body = member_client.get(reverse("inboxes:home")).content.decode()
-    assert f'data-unread-inbox="{inbox.pk}">2<' in body
+    assert re.search(rf'data-unread-inbox="{inbox.pk}"[^>]*>2<', body)
+
+
+def test_unread_counts_look_only_at_the_newest_window(inbox, monkeypatch):
+    from inboxes import unread
+
+    monkeypatch.setattr(unread, "UNREAD_WINDOW", 3)
+    for n in range(5):
+        store_message(inbox, mail(f"m{n}"))
+    inbox.refresh_from_db()
+    assert unread.unread_counts([inbox]) == {inbox.pk: 3}
+    Message.objects.filter(inbox=inbox, seq=5).update(is_read=True)
+    assert unread.unread_counts([inbox]) == {inbox.pk: 2}
+    assert unread.unread_counts([]) == {}

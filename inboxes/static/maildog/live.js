@@ -104,7 +104,8 @@
         Object.keys(data.counts).forEach(function (id) {
           var badge = document.querySelector('[data-unread-inbox="' + id + '"]');
           if (!badge) return;
-          badge.textContent = data.counts[id];
+          var count = data.counts[id];
+          badge.textContent = count >= data.window ? (data.window - 1) + "+" : count;
           badge.classList.toggle("zero", data.counts[id] === 0);
         });
       }
