@@ -226,6 +226,8 @@ MAILDOG_SMTP_TIMEOUT = envint("MAILDOG_SMTP_TIMEOUT", 300)
 MAILDOG_SHUTDOWN_GRACE = envint("MAILDOG_SHUTDOWN_GRACE", 30)
 MAILDOG_DNS_NAMESERVERS = envlist("MAILDOG_DNS_NAMESERVERS")
 MAILDOG_DNS_TIMEOUT = float(os.environ.get("MAILDOG_DNS_TIMEOUT", "5"))
+# SPF/DKIM/DMARC checks on every captured message (after the 250, in the background).
+MAILDOG_AUTH_CHECKS = envbool("MAILDOG_AUTH_CHECKS", "1")
 
 LOGGING = {
     "version": 1,

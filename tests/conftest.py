@@ -8,7 +8,9 @@ from dataclasses import dataclass
 
 import pytest
 import trustme
+from asgiref.sync import sync_to_async
 from django.contrib.auth import get_user_model
+from django.db import connections
 
 from accounts.models import Membership, Team
 from inboxes.models import Inbox
@@ -90,6 +92,16 @@ def smtp_server(transactional_db, server_tls_context, trust_test_ca):
     yield running
     if running.service.servers:
         running.stop(grace=1.0)
+
+    async def cancel_leftover_tasks():
+        tasks = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        # The listener's database work ran in asgiref's thread: close its connection there.
+        await sync_to_async(connections.close_all)()
+
+    asyncio.run_coroutine_threadsafe(cancel_leftover_tasks(), loop).result(10)
     loop.call_soon_threadsafe(loop.stop)
     thread.join(5)
     loop.close()
@@ -193,3 +205,43 @@ def maildog_mail(settings, smtp_server, team):
     settings.EMAIL_HOST_USER = system_inbox.smtp_username
     settings.EMAIL_HOST_PASSWORD = system_inbox.smtp_password
     return system_inbox
+
+
+# --- DNS for the SPF/DKIM/DMARC checks ----------------------------------------
+@pytest.fixture(scope="session")
+def loopback_dns_server():
+    from tests.dnsserver import LoopbackDNS
+
+    server = LoopbackDNS().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(autouse=True)
+def loopback_dns(loopback_dns_server, settings):
+    """Every test resolves through the loopback DNS server (empty zones to start with), never public DNS."""
+    from inboxes.authchecks.dns import flush_cache
+
+    loopback_dns_server.zone.clear()
+    flush_cache()
+    settings.MAILDOG_DNS_NAMESERVERS = [loopback_dns_server.nameserver]
+    settings.MAILDOG_DNS_TIMEOUT = 2.0
+    yield loopback_dns_server
+    flush_cache()
+
+
+@pytest.fixture(scope="session")
+def dkim_keys():
+    """DKIM keys for the test zones: RSA 2048, Ed25519 and a weak RSA 1024."""
+    from tests.authzones import ed25519_key, rsa_key
+
+    return {"rsa": rsa_key("rsa"), "ed": ed25519_key("ed"), "weak": rsa_key("weak", 1024)}
+
+
+@pytest.fixture
+def auth_zones(loopback_dns, dkim_keys):
+    """The loopback DNS server serving tests/authzones.py's standard zones."""
+    from tests.authzones import publish_standard_zones
+
+    publish_standard_zones(loopback_dns, dkim_keys)
+    return dkim_keys

@@ -16,5 +16,7 @@ from maildog_site.settings import *  # noqa: E402,F403
 # Hashing passwords fast keeps the suite quick; nothing else differs.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
-# Templates use {% static %}: without collectstatic's manifest, plain storage.
-STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+# Static files straight from the apps (no collectstatic step before tests);
+# the compressed, hashed production storage is covered by the deploy tests.
+STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405
+WHITENOISE_USE_FINDERS = True

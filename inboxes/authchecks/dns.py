@@ -1,0 +1,79 @@
+"""The resolver every check uses: configured nameservers, timeouts and one shared cache.
+
+`MAILDOG_DNS_NAMESERVERS` lists "ip" or "ip:port" entries ("[v6]:port" for IPv6
+with a port); empty means the system's resolvers. `MAILDOG_DNS_TIMEOUT` is the
+time one lookup may take in all (seconds). Answers are cached for their TTL in
+a process-wide dnspython cache, so a burst of mail from one sender costs one
+lookup per name.
+"""
+
+import ipaddress
+
+import checkdmarc.utils
+import dns.exception
+import dns.nameserver
+import dns.rdatatype
+import dns.resolver
+from django.conf import settings
+
+_cache = dns.resolver.LRUCache(max_size=10_000)
+
+
+class DNSTemporaryError(Exception):
+    """The lookup could not be completed (timeout, unreachable or failing nameservers)."""
+
+
+def parse_nameserver(entry: str) -> dns.nameserver.Do53Nameserver:
+    """Turn "ip", "ip:port", "v6" or "[v6]:port" into a plain-DNS nameserver."""
+    entry = entry.strip()
+    host, port = entry, 53
+    if entry.startswith("["):
+        host, _, rest = entry[1:].partition("]")
+        if rest:
+            port = int(rest.removeprefix(":"))
+    elif entry.count(":") == 1:
+        host, port_text = entry.split(":")
+        port = int(port_text)
+    ipaddress.ip_address(host)  # ValueError for anything but an address
+    return dns.nameserver.Do53Nameserver(host, port)
+
+
+def get_resolver() -> dns.resolver.Resolver:
+    """A resolver set up from the settings, sharing the process-wide cache."""
+    nameservers = settings.MAILDOG_DNS_NAMESERVERS
+    resolver = dns.resolver.Resolver(configure=not nameservers)
+    if nameservers:
+        resolver.nameservers = [parse_nameserver(entry) for entry in nameservers]
+    timeout = float(settings.MAILDOG_DNS_TIMEOUT)
+    # One try per nameserver may take the whole budget; dnspython retries
+    # within the lifetime when a datagram is lost.
+    resolver.timeout = min(timeout, 2.0)
+    resolver.lifetime = timeout
+    # DKIM keys exceed the 512 bytes of plain DNS over UDP.
+    resolver.use_edns(0, 0, 1232)
+    resolver.cache = _cache
+    return resolver
+
+
+def flush_cache() -> None:
+    """Forget every cached answer (a re-run asks the nameservers again).
+
+    checkdmarc keeps its own process-wide cache of the answers it got (through
+    our resolver); it is cleared too.
+    """
+    _cache.flush()
+    checkdmarc.utils.DNS_CACHE.clear()
+
+
+def txt_records(resolver: dns.resolver.Resolver, name: str) -> list[bytes] | None:
+    """The TXT records at `name`, each as joined bytes; None when the name does not exist.
+
+    Raises DNSTemporaryError when no answer could be had.
+    """
+    try:
+        answer = resolver.resolve(name, dns.rdatatype.TXT, raise_on_no_answer=False, search=False)
+    except dns.resolver.NXDOMAIN:
+        return None
+    except (dns.exception.Timeout, dns.resolver.NoNameservers, dns.resolver.NoResolverConfiguration) as error:
+        raise DNSTemporaryError(f"{name} TXT: {error}") from error
+    return [b"".join(rdata.strings) for rdata in answer]

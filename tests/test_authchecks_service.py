@@ -1,0 +1,144 @@
+"""check_message(): the checks on a stored message, saved with it and pushed to open pages."""
+
+import asyncio
+
+import pytest
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+
+from inboxes.authchecks.service import check_message, schedule_check
+from inboxes.events import inbox_group
+from inboxes.ingest import SessionFacts, ingest
+from inboxes.models import Message
+from tests.authzones import GOOD_IP, OTHER_IP, message_bytes, sign
+
+
+def store(inbox, raw, *, mail_from="orders@shop.test", client_ip=GOOD_IP, helo="mail.shop.test"):
+    facts = SessionFacts(mail_from=mail_from, rcpt_tos=["customer@example.net"], client_ip=client_ip, helo=helo)
+    return ingest(inbox.pk, raw, facts)
+
+
+def test_signed_message_from_an_authorised_ip_would_pass(inbox, auth_zones):
+    message = store(inbox, sign(message_bytes("Shop <orders@shop.test>"), auth_zones["rsa"], "shop.test"))
+
+    check_message(message.pk)
+
+    message = Message.objects.get(pk=message.pk)
+    assert message.auth_verdict == "pass"
+    assert message.auth_checked_at is not None
+    results = message.auth_results
+    assert results["headline"] == "Would pass: DMARC passes for shop.test through aligned DKIM and SPF."
+    assert results["dkim"][0]["result"] == "pass"
+    assert results["spf"]["result"] == "pass"
+    assert results["dmarc"]["result"] == "pass"
+    b_prefix = results["dkim"][0]["b_prefix"]
+    assert results["authentication_results"] == (
+        "Authentication-Results: localhost;\r\n"
+        f"\tdkim=pass header.d=shop.test header.s=rsa header.a=rsa-sha256 header.b={b_prefix};\r\n"
+        f"\tspf=pass (client-ip {GOOD_IP}) smtp.mailfrom=shop.test;\r\n"
+        "\tdmarc=pass (p=reject dis=none) header.from=shop.test"
+    )
+
+
+def test_misaligned_message_would_fail_with_the_fix_to_try(inbox, auth_zones):
+    raw = sign(message_bytes("orders@shop.test"), auth_zones["ed"], "vendor.test")
+    message = store(inbox, raw, mail_from="bounce@vendor.test")
+
+    check_message(message.pk)
+
+    message.refresh_from_db()
+    assert message.auth_verdict == "fail"
+    results = message.auth_results
+    assert results["headline"].startswith("Would fail DMARC for shop.test: DKIM passed for vendor.test")
+    assert results["headline"].endswith("receivers would reject it.")
+    assert (
+        "DKIM passes for vendor.test, not shop.test: sign with d=shop.test (or a subdomain of it) "
+        "so it aligns with From." in results["fixes"]
+    )
+    assert "dmarc=fail (p=reject dis=reject) header.from=shop.test" in results["authentication_results"]
+
+
+def test_unsigned_message_from_a_foreign_ip_lists_fixes(inbox, auth_zones):
+    message = store(inbox, message_bytes("news@soft.test"), mail_from="news@soft.test", client_ip=OTHER_IP)
+
+    check_message(message.pk)
+
+    message.refresh_from_db()
+    assert message.auth_verdict == "fail"
+    fixes = message.auth_results["fixes"]
+    assert fixes[0].startswith("Sign outgoing mail with DKIM using d=soft.test")
+    assert f"Authorise the sending IP {OTHER_IP} in the SPF record of soft.test" in fixes[1]
+    assert "dkim=none" in message.auth_results["authentication_results"]
+    assert "spf=softfail" in message.auth_results["authentication_results"]
+
+
+def test_nothing_to_check_is_none(inbox, auth_zones):
+    message = store(inbox, message_bytes("someone@unknown.test"), mail_from="someone@unknown.test")
+
+    check_message(message.pk)
+
+    message.refresh_from_db()
+    assert message.auth_verdict == "none"
+    assert message.auth_results["headline"].startswith("Not authenticated")
+
+
+def test_dns_unreachable_gives_temperror_and_leaves_the_message_alone(inbox, auth_zones, settings, unused_udp_port):
+    raw = sign(message_bytes("orders@shop.test"), auth_zones["rsa"], "shop.test")
+    message = store(inbox, raw)
+    settings.MAILDOG_DNS_NAMESERVERS = [f"127.0.0.1:{unused_udp_port}"]
+    before = Message.objects.defer(None).filter(pk=message.pk).values().get()
+
+    check_message(message.pk)
+
+    after = Message.objects.defer(None).filter(pk=message.pk).values().get()
+    assert after["auth_verdict"] == "temperror"
+    assert after["auth_results"]["headline"].startswith("Could not be checked")
+    assert after["auth_results"]["fixes"][0].startswith("DNS did not answer")
+    changed = {key for key in before if before[key] != after[key]}
+    assert changed == {"auth_verdict", "auth_results", "auth_checked_at"}
+
+
+def test_rerun_with_fresh_answers_sees_a_fixed_record(inbox, loopback_dns):
+    message = store(inbox, message_bytes("a@late.test"), mail_from="a@late.test")
+    check_message(message.pk)
+    message.refresh_from_db()
+    assert message.auth_results["spf"]["result"] == "none"
+    loopback_dns.add_txt("late.test", f"v=spf1 ip4:{GOOD_IP} -all")
+
+    check_message(message.pk, fresh=True)
+
+    message.refresh_from_db()
+    assert message.auth_results["spf"]["result"] == "pass"
+
+
+def test_deleted_message_is_skipped(inbox, auth_zones):
+    message = store(inbox, message_bytes("orders@shop.test"))
+    Message.objects.filter(pk=message.pk).delete()
+
+    assert check_message(message.pk) is None
+
+
+def test_results_are_pushed_to_the_inbox_group_after_commit(inbox, auth_zones, django_capture_on_commit_callbacks):
+    message = store(inbox, message_bytes("orders@shop.test"))
+    layer = get_channel_layer()
+    channel = async_to_sync(layer.new_channel)()
+    async_to_sync(layer.group_add)(inbox_group(inbox.pk), channel)
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        check_message(message.pk)
+
+    assert len(callbacks) == 1
+    event = async_to_sync(asyncio.wait_for)(layer.receive(channel), 5)
+
+    assert event == {"type": "message.checked", "message_id": message.pk, "verdict": "pass"}
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+async def test_schedule_check_follows_the_setting(transactional_db, settings, enabled):
+    settings.MAILDOG_AUTH_CHECKS = enabled
+    task = schedule_check(0)  # no such message: the task ends without touching anything
+    if enabled:
+        await task
+        assert task.done() and task.exception() is None
+    else:
+        assert task is None

@@ -1,0 +1,94 @@
+"""End to end: Django's SMTP backend, a DKIM-signing step, Maildog's listener, the stored verdict."""
+
+import time
+
+import dkim
+from django.core.mail import EmailMessage
+from django.core.mail.backends.smtp import EmailBackend
+
+from inboxes.models import Message
+
+
+class DKIMSigningBackend(EmailBackend):
+    """Django's SMTP backend with the DKIM signing an MTA would add (test code)."""
+
+    def __init__(self, *args, dkim_key, dkim_domain, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.dkim_key = dkim_key
+        self.dkim_domain = dkim_domain
+
+    def _send(self, email_message):
+        raw = email_message.message().as_bytes(linesep="\r\n")
+        signature = dkim.sign(
+            raw, self.dkim_key.selector.encode(), self.dkim_domain.encode(), self.dkim_key.private,
+            include_headers=[b"from", b"to", b"subject", b"date", b"message-id"],
+            signature_algorithm=self.dkim_key.algorithm,
+        )
+        self.connection.sendmail(email_message.from_email, email_message.recipients(), signature + raw)
+        return True
+
+
+def backend(smtp_server, inbox, key, domain):
+    return DKIMSigningBackend(
+        host=smtp_server.host, port=smtp_server.starttls_port, username=inbox.smtp_username,
+        password=inbox.smtp_password, use_tls=True, timeout=10, dkim_key=key, dkim_domain=domain,
+    )
+
+
+def checked_message(inbox, timeout=15.0) -> Message:
+    """The inbox's message once its checks have been saved (bounded wait, polling the database)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        message = Message.objects.filter(inbox=inbox).exclude(auth_verdict="").first()
+        if message is not None:
+            return message
+        time.sleep(0.05)
+    raise AssertionError("the checks did not finish in time")
+
+
+def send(connection, from_email, header_from=None):
+    headers = {"From": header_from} if header_from else {}
+    EmailMessage(
+        "Your receipt", "Thanks for your order.", from_email, ["customer@example.net"],
+        connection=connection, headers=headers,
+    ).send()
+
+
+def test_signed_mail_from_an_authorised_client_would_pass(smtp_server, inbox, auth_zones):
+    # shop.test's SPF authorises 127.0.0.1, the test client's address.
+    send(backend(smtp_server, inbox, auth_zones["rsa"], "shop.test"), "Shop <orders@shop.test>")
+
+    message = checked_message(inbox)
+
+    assert message.client_ip == "127.0.0.1"
+    assert message.auth_verdict == "pass"
+    results = message.auth_results
+    assert [(s["domain"], s["result"]) for s in results["dkim"]] == [("shop.test", "pass")]
+    assert results["spf"]["result"] == "pass"
+    assert results["dmarc"]["result"] == "pass"
+    assert "dkim=pass header.d=shop.test header.s=rsa" in results["authentication_results"]
+
+
+def test_mail_signed_by_another_domain_would_be_rejected(smtp_server, inbox, auth_zones):
+    # An email service signs as itself and bounces to itself, From says shop.test.
+    send(backend(smtp_server, inbox, auth_zones["ed"], "vendor.test"), "bounce@vendor.test", "orders@shop.test")
+
+    message = checked_message(inbox)
+
+    assert message.envelope_from == "bounce@vendor.test"
+    assert message.auth_verdict == "fail"
+    results = message.auth_results
+    assert [(s["domain"], s["algorithm"], s["result"]) for s in results["dkim"]] == [
+        ("vendor.test", "ed25519-sha256", "pass")
+    ]
+    assert results["dmarc"]["disposition"] == "reject"
+
+
+def test_dns_down_still_stores_and_says_temperror(smtp_server, inbox, auth_zones, settings, unused_udp_port):
+    settings.MAILDOG_DNS_NAMESERVERS = [f"127.0.0.1:{unused_udp_port}"]
+
+    send(backend(smtp_server, inbox, auth_zones["rsa"], "shop.test"), "orders@shop.test")
+
+    message = checked_message(inbox)
+    assert message.subject == "Your receipt"
+    assert message.auth_verdict == "temperror"
