@@ -16,9 +16,7 @@ class InvitationForm(forms.Form):
     def __init__(self, *args, can_invite_owner=False, **kwargs):
         super().__init__(*args, **kwargs)
         if not can_invite_owner:
-            self.fields["role"].choices = [
-                c for c in Membership.Role.choices if c[0] != Membership.Role.OWNER
-            ]
+            self.fields["role"].choices = [c for c in Membership.Role.choices if c[0] != Membership.Role.OWNER]
 
 
 class RoleForm(forms.Form):

@@ -23,12 +23,7 @@ def unread_counts(inboxes) -> dict[int, int]:
     if not inboxes:
         return {}
     window = reduce(or_, (Q(inbox_id=i.pk, seq__gt=i.last_seq - UNREAD_WINDOW) for i in inboxes))
-    rows = (
-        Message.objects.filter(window, is_read=False)
-        .values("inbox_id")
-        .annotate(unread=Count("id"))
-        .order_by()
-    )
+    rows = Message.objects.filter(window, is_read=False).values("inbox_id").annotate(unread=Count("id")).order_by()
     counts = {inbox.pk: 0 for inbox in inboxes}
     counts.update({row["inbox_id"]: row["unread"] for row in rows})
     return counts

@@ -24,14 +24,19 @@ from playwright.sync_api import expect, sync_playwright
 from accounts.models import Team
 from inboxes.models import Inbox, Message
 
-from .conftest import PASSWORD, make_user, store_message
+from .conftest import PASSWORD, store_message
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--no-first-run", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
 ]
 SYSTEM_USER, SYSTEM_PASSWORD = "maildog-system", "system-inbox-password-for-tests"
 
@@ -98,7 +103,10 @@ def live_maildog(django_db_setup, django_db_blocker, tmp_path_factory):
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
             [sys.executable, "manage.py", "serve", "--http-port", live.url.rsplit(":", 1)[1]],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
     try:
         wait_until_up(live.url + "/accounts/login/", process, log_path)
@@ -146,7 +154,9 @@ def page(browser):
 def system_inbox(transactional_db):
     """The inbox that catches Maildog's own mail (credentials fixed in the server's environment)."""
     team = Team.objects.create(name="Maildog operators")
-    return Inbox.objects.create(team=team, name="Maildog mail", smtp_username=SYSTEM_USER, smtp_password=SYSTEM_PASSWORD)
+    return Inbox.objects.create(
+        team=team, name="Maildog mail", smtp_username=SYSTEM_USER, smtp_password=SYSTEM_PASSWORD
+    )
 
 
 def caught_link(inbox, subject_part, pattern):
@@ -200,8 +210,13 @@ def test_signup_to_live_message_and_its_links(live_maildog, page, system_inbox, 
         "noreply@app.example.com",
         ["dev@example.com"],
         connection=get_connection(
-            "django.core.mail.backends.smtp.EmailBackend", host=host, port=port,
-            username=username, password=password, use_tls=True, timeout=10,
+            "django.core.mail.backends.smtp.EmailBackend",
+            host=host,
+            port=port,
+            username=username,
+            password=password,
+            use_tls=True,
+            timeout=10,
         ),
     )
     email.attach_alternative(
@@ -237,8 +252,8 @@ def test_captured_script_never_runs(live_maildog, page, inbox, member):
         b"From: x@example.com\r\nSubject: Hostile\r\nContent-Type: text/html\r\n\r\n"
         b'<h1 id="h">Hostile</h1><script>document.body.setAttribute("data-pwned","script");'
         b'top.document.title="pwned"</script>'
-        b'<img src="data:," onerror="document.body.setAttribute(\'data-pwned\',\'onerror\')">'
-        b'<a id="js" href="javascript:document.body.setAttribute(\'data-pwned\',\'href\')">js</a>\r\n',
+        b"<img src=\"data:,\" onerror=\"document.body.setAttribute('data-pwned','onerror')\">"
+        b"<a id=\"js\" href=\"javascript:document.body.setAttribute('data-pwned','href')\">js</a>\r\n",
     )
     log_in(page, live_maildog.url, member)
     page.goto(live_maildog.url + f"/inboxes/{inbox.pk}/")

@@ -46,8 +46,13 @@ async def receive(comm, timeout=10):
 
 def deliver(smtp_server, inbox, subject):
     connection = get_connection(
-        "django.core.mail.backends.smtp.EmailBackend", host=smtp_server.host, port=smtp_server.starttls_port,
-        username=inbox.smtp_username, password=inbox.smtp_password, use_tls=True, timeout=10,
+        "django.core.mail.backends.smtp.EmailBackend",
+        host=smtp_server.host,
+        port=smtp_server.starttls_port,
+        username=inbox.smtp_username,
+        password=inbox.smtp_password,
+        use_tls=True,
+        timeout=10,
     )
     send_mail(subject, "Hello", "app@example.com", ["bob@example.com"], connection=connection)
 

@@ -1,6 +1,7 @@
 """Template helpers for Maildog's layout."""
 
 from django import template
+
 from accounts.models import Membership
 
 from ..models import Inbox
