@@ -18,7 +18,6 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
-from django.core.management import call_command
 from playwright.sync_api import expect, sync_playwright
 
 from accounts.models import Team
@@ -78,7 +77,6 @@ class LiveMaildog:
 @pytest.fixture(scope="module")
 def live_maildog(django_db_setup, django_db_blocker, tmp_path_factory):
     """`manage.py serve` in a subprocess, on free ports, using the test database."""
-    call_command("collectstatic", interactive=False, verbosity=0)
     live = LiveMaildog(free_port(), free_port(), free_port())
     env = {
         **os.environ,
