@@ -175,3 +175,17 @@ def test_unread_counts_look_only_at_the_newest_window(inbox, monkeypatch):
     Message.objects.filter(inbox=inbox, seq=5).update(is_read=True)
     assert unread.unread_counts([inbox]) == {inbox.pk: 2}
     assert unread.unread_counts([]) == {}
+
+
+def test_home_lists_teams_and_inboxes(client, owner, member, outsider, inbox):
+    client.force_login(member)
+    body = client.get(reverse("inboxes:home")).content.decode()
+    assert "Acme QA" in body and "Staging" in body and "New inbox" not in body.split("<main")[1]
+    client.force_login(owner)
+    assert "New inbox" in client.get(reverse("inboxes:home")).content.decode().split("<main")[1]
+    client.force_login(outsider)
+    body = client.get(reverse("inboxes:home")).content.decode()
+    assert "Staging" not in body and "Other team" in body
+    assert client.post(reverse("inboxes:home")).status_code == 405
+    client.logout()
+    assert client.get(reverse("inboxes:home")).status_code == 302
