@@ -79,7 +79,7 @@ def publish_standard_zones(dns, keys: dict[str, DKIMKey]) -> None:
     """
     dns.add_txt("shop.test", f"v=spf1 ip4:{GOOD_IP} ip4:127.0.0.1 -all")
     dns.add_txt("_dmarc.shop.test", "v=DMARC1; p=reject; sp=quarantine; rua=mailto:dmarc@shop.test")
-    for name, key in keys.items():
+    for key in keys.values():
         dns.add_txt(f"{key.selector}._domainkey.shop.test", key.public_record)
         dns.add_txt(f"{key.selector}._domainkey.vendor.test", key.public_record)
         dns.add_txt(f"{key.selector}._domainkey.strict.test", key.public_record)

@@ -108,7 +108,7 @@ def test_panel_shows_headline_details_header_and_fixes(client, member, message):
     assert "Authentication-Results: localhost;" in html
     assert "v=DMARC1; p=reject; sp=quarantine" in html
     assert "inboxes/authchecks.css" in html
-    assert 'action="%s"' % rerun_url(message) in html
+    assert f'action="{rerun_url(message)}"' in html
 
 
 def test_panel_escapes_what_the_message_controls(client, member, inbox, auth_zones):

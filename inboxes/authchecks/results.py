@@ -36,6 +36,11 @@ def _property(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+def _comment(text: str) -> str:
+    # A header comment: parentheses inside must balance, so brackets replace them.
+    return "(" + " ".join(text.replace("(", "[").replace(")", "]").split()) + ")"
+
+
 def authentication_results(dkim: list[dict], spf: dict, dmarc: dict) -> str:
     """The Authentication-Results header a receiver would add (RFC 8601), folded."""
     parts = []
@@ -44,7 +49,7 @@ def authentication_results(dkim: list[dict], spf: dict, dmarc: dict) -> str:
     for sig in dkim:
         part = f"dkim={sig['result']}"
         if sig["reason"] and sig["result"] != "pass":
-            part += f" ({sig['reason']})"
+            part += " " + _comment(sig["reason"])
         if sig["domain"]:
             part += f" header.d={_property(sig['domain'])}"
         if sig["selector"]:
@@ -56,7 +61,7 @@ def authentication_results(dkim: list[dict], spf: dict, dmarc: dict) -> str:
         parts.append(part)
     spf_part = f"spf={spf['result']}"
     if spf.get("client_ip"):
-        spf_part += f" (client-ip {spf['client_ip']})"
+        spf_part += " " + _comment(f"client-ip {spf['client_ip']}")
     if spf["scope"] == "mailfrom" and spf["domain"]:
         spf_part += f" smtp.mailfrom={_property(spf['domain'])}"
     elif spf["domain"]:
@@ -64,7 +69,7 @@ def authentication_results(dkim: list[dict], spf: dict, dmarc: dict) -> str:
     parts.append(spf_part)
     dmarc_part = f"dmarc={dmarc['result']}"
     if dmarc.get("record"):
-        dmarc_part += f" (p={dmarc['policy']} dis={dmarc['disposition']})"
+        dmarc_part += " " + _comment(f"p={dmarc['policy']} dis={dmarc['disposition']}")
     if dmarc["from_domain"]:
         dmarc_part += f" header.from={_property(dmarc['from_domain'])}"
     parts.append(dmarc_part)
