@@ -1,6 +1,10 @@
 from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
 
-from .models import Membership, Team
+from .models import Invitation, Membership, Team
+
+User = get_user_model()
 
 
 class MembershipInline(admin.TabularInline):
@@ -11,9 +15,18 @@ class MembershipInline(admin.TabularInline):
 
 @admin.register(Team)
 class TeamAdmin(admin.ModelAdmin):
-    list_display = ["name", "created"]
+    list_display = ["name", "member_count", "inbox_count", "created"]
     search_fields = ["name", "members__email"]
+    date_hierarchy = "created"
     inlines = [MembershipInline]
+
+    @admin.display(description="members")
+    def member_count(self, team):
+        return team.memberships.count()
+
+    @admin.display(description="inboxes")
+    def inbox_count(self, team):
+        return team.inboxes.count()
 
 
 @admin.register(Membership)
@@ -22,3 +35,37 @@ class MembershipAdmin(admin.ModelAdmin):
     list_filter = ["role"]
     search_fields = ["user__email", "team__name"]
     autocomplete_fields = ["user", "team"]
+    list_select_related = ["user", "team"]
+
+
+@admin.register(Invitation)
+class InvitationAdmin(admin.ModelAdmin):
+    list_display = ["email", "team", "role", "invited_by", "created", "accepted_at", "accepted_by"]
+    list_filter = ["role", ("accepted_at", admin.EmptyFieldListFilter)]
+    search_fields = ["email", "team__name"]
+    list_select_related = ["team", "invited_by", "accepted_by"]
+    readonly_fields = ["token", "accepted_at", "accepted_by"]
+    autocomplete_fields = ["team", "invited_by"]
+
+
+if admin.site.is_registered(User):
+    admin.site.unregister(User)
+
+
+@admin.register(User)
+class MaildogUserAdmin(UserAdmin):
+    """Django's user admin plus a bulk deactivate action (deactivated users cannot log in)."""
+
+    list_display = ["email", "username", "is_active", "is_staff", "date_joined", "last_login"]
+    list_filter = ["is_active", "is_staff", "is_superuser", "date_joined"]
+    actions = ["deactivate", "activate"]
+
+    @admin.action(description="Deactivate the selected users")
+    def deactivate(self, request, queryset):
+        count = queryset.exclude(pk=request.user.pk).update(is_active=False)
+        self.message_user(request, f"Deactivated {count} users.")
+
+    @admin.action(description="Activate the selected users")
+    def activate(self, request, queryset):
+        count = queryset.update(is_active=True)
+        self.message_user(request, f"Activated {count} users.")

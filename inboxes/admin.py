@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.db.models import Count
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
@@ -9,15 +10,20 @@ from .models import Inbox, Message
 
 @admin.register(Inbox)
 class InboxAdmin(admin.ModelAdmin):
-    list_display = ["name", "team", "smtp_username", "message_count", "max_messages", "created"]
-    list_filter = ["team"]
+    list_display = ["name", "team", "smtp_username", "message_count", "last_seq", "max_messages", "created"]
+    list_filter = ["team", "created"]
     search_fields = ["name", "team__name", "smtp_username"]
+    list_select_related = ["team"]
     readonly_fields = ["last_seq"]
+    autocomplete_fields = ["team"]
     actions = ["clear_messages"]
 
-    @admin.display(description="messages")
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(_message_count=Count("messages"))
+
+    @admin.display(description="messages", ordering="_message_count")
     def message_count(self, inbox):
-        return inbox.messages.count()
+        return inbox._message_count
 
     @admin.action(description="Clear (delete all messages of) the selected inboxes")
     def clear_messages(self, request, queryset):
@@ -27,8 +33,11 @@ class InboxAdmin(admin.ModelAdmin):
 
 @admin.register(Message)
 class MessageAdmin(admin.ModelAdmin):
-    list_display = ["subject", "from_header", "to_header", "inbox", "received_at", "size", "is_read"]
-    list_filter = ["inbox__team", "inbox", "is_read", "has_attachments", "received_at"]
+    list_display = [
+        "subject", "from_header", "to_header", "inbox", "received_at", "size", "has_attachments", "is_read",
+        "auth_verdict",
+    ]
+    list_filter = ["inbox__team", "inbox", "is_read", "has_attachments", "has_long_lines", "auth_verdict", "received_at"]
     search_fields = ["subject", "from_header", "to_header", "envelope_from", "message_id"]
     date_hierarchy = "received_at"
     list_select_related = ["inbox"]
@@ -36,6 +45,7 @@ class MessageAdmin(admin.ModelAdmin):
     readonly_fields = [
         f.name for f in Message._meta.fields if f.name not in ("raw", "is_read")
     ] + ["raw_source", "download"]
+    actions = ["mark_read", "mark_unread"]
 
     @admin.display(description="raw source")
     def raw_source(self, message):
@@ -48,6 +58,14 @@ class MessageAdmin(admin.ModelAdmin):
         url = reverse("admin:inboxes_message_raw", args=[message.pk])
         return format_html('<a href="{}">Download .eml</a>', url)
 
+    @admin.action(description="Mark the selected messages read")
+    def mark_read(self, request, queryset):
+        self.message_user(request, f"Marked {queryset.update(is_read=True)} messages read.")
+
+    @admin.action(description="Mark the selected messages unread")
+    def mark_unread(self, request, queryset):
+        self.message_user(request, f"Marked {queryset.update(is_read=False)} messages unread.")
+
     def get_urls(self):
         raw_view = self.admin_site.admin_view(self.raw_view)
         return [path("<int:pk>/raw/", raw_view, name="inboxes_message_raw")] + super().get_urls()
@@ -58,4 +76,5 @@ class MessageAdmin(admin.ModelAdmin):
         message = get_object_or_404(Message.objects.defer(None), pk=pk)
         response = HttpResponse(bytes(message.raw), content_type="message/rfc822")
         response["Content-Disposition"] = f'attachment; filename="message-{message.pk}.eml"'
+        response["X-Content-Type-Options"] = "nosniff"
         return response

@@ -37,5 +37,16 @@ def send_to_inbox(inbox_id: int, event: dict) -> None:
         async_to_sync(layer.group_send)(inbox_group(inbox_id), event)
 
 
+def new_message_event(message) -> dict:
+    return {"type": "message.new", "message": message_summary(message)}
+
+
 def message_received(message) -> None:
-    send_to_inbox(message.inbox_id, {"type": "message.new", "message": message_summary(message)})
+    send_to_inbox(message.inbox_id, new_message_event(message))
+
+
+async def amessage_received(message) -> None:
+    """Announce a committed message from async code (the SMTP handler)."""
+    layer = get_channel_layer()
+    if layer is not None:
+        await layer.group_send(inbox_group(message.inbox_id), new_message_event(message))

@@ -6,6 +6,10 @@ goes on with what it can read.
 """
 
 import email
+import email.errors
+import email.header
+import email.utils
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email import policy
@@ -13,6 +17,7 @@ from email.message import EmailMessage
 
 from django.utils.html import strip_tags
 
+FOLD = re.compile(r"\r?\n(?=[ \t])")
 MAX_LINE_OCTETS = 998  # RFC 5321 4.5.3.1.6: 1,000 including CRLF
 TEXT_BODY_LIMIT = 100_000
 
@@ -42,53 +47,77 @@ class Summary:
     errors: list[str] = field(default_factory=list)
 
 
-def _header(message, name, summary):
-    try:
-        value = message.get(name)
-    except Exception as exc:  # the email package raises many types on bad headers
-        summary.errors.append(f"{name} header could not be read: {exc}")
+# The summary is computed for every message on the SMTP path, so it reads the
+# message with the fast compat32 policy (plain strings, no header objects)
+# and decodes only the few headers and the one part it needs.
+
+
+def raw_header(message, name):
+    """The first `name` header as sent (unfolded), 8-bit bytes read as UTF-8; None if absent."""
+    name = name.lower()
+    for key, value in message.raw_items():
+        if key.lower() == name:
+            return clean_text(FOLD.sub("", value))
+    return None
+
+
+def decode_header_value(value) -> str:
+    """An RFC 2047-decoded header value; undecodable words are kept as sent."""
+    if value is None:
         return ""
-    return clean_text(value) if value is not None else ""
+    try:
+        return clean_text(email.header.make_header(email.header.decode_header(value)))
+    except (LookupError, ValueError, email.errors.HeaderParseError):
+        return value
 
 
 def _date(message, summary):
-    try:
-        header = message.get("Date")
-        value = header.datetime if header is not None else None
-    except Exception as exc:
-        summary.errors.append(f"Date header could not be read: {exc}")
+    value = raw_header(message, "Date")
+    if value is None:
         return None
-    if header is not None and value is None:
-        summary.errors.append(f"Date header is not a valid date: {clean_text(header)!r}")
-    if value is not None and value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
-    return value
-
-
-def _part_text(part) -> str:
     try:
-        return part.get_content()
-    except (LookupError, ValueError, AssertionError):
-        payload = part.get_payload(decode=True) or b""
+        parsed = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        summary.errors.append(f"Date header is not a valid date: {clean_text(value)!r}")
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return parsed
+
+
+def decode_part(part) -> str:
+    """A text part's content as str, whatever its transfer encoding or charset."""
+    payload = part.get_payload(decode=True) or b""
+    charset = part.get_content_charset() or "utf-8"
+    try:
+        return payload.decode(charset, "replace")
+    except LookupError:
         return payload.decode("utf-8", "replace")
 
 
-def _text_body(message, summary):
-    try:
-        part = message.get_body(preferencelist=("plain", "html"))
-    except Exception as exc:
-        summary.errors.append(f"Message body could not be found: {exc}")
-        return ""
-    if part is None:
-        return ""
-    text = _part_text(part)
-    if part.get_content_subtype() == "html":
-        text = strip_tags(text)
-    return clean_text(text[:TEXT_BODY_LIMIT])
+def _text_body(message):
+    plain = html = None
+    for part in message.walk():
+        if part.is_multipart() or part.get_content_disposition() == "attachment":
+            continue
+        content_type = part.get_content_type()
+        if content_type == "text/plain" and plain is None:
+            plain = part
+        elif content_type == "text/html" and html is None:
+            html = part
+    if plain is not None:
+        return clean_text(decode_part(plain)[:TEXT_BODY_LIMIT])
+    if html is not None:
+        return clean_text(strip_tags(decode_part(html))[:TEXT_BODY_LIMIT])
+    return ""
 
 
 def _has_attachments(message):
-    return any(part.is_attachment() for part in message.walk())
+    return any(
+        part.get_content_disposition() == "attachment"
+        or (part.get_filename() and not part.is_multipart())
+        for part in message.walk()
+    )
 
 
 def has_long_lines(raw: bytes) -> bool:
@@ -96,23 +125,18 @@ def has_long_lines(raw: bytes) -> bool:
 
 
 def summarize(raw: bytes) -> Summary:
+    """What lists and search need, read from the raw bytes without ever raising."""
     summary = Summary(has_long_lines=has_long_lines(raw))
-    try:
-        message = parse(raw)
-    except Exception as exc:
-        summary.errors.append(f"Message could not be parsed: {exc}")
-        return summary
-    for defect in message.defects:
-        summary.errors.append(f"{type(defect).__name__}: {defect}")
-    summary.subject = _header(message, "Subject", summary)
-    summary.from_header = _header(message, "From", summary)
-    summary.to_header = _header(message, "To", summary)
-    summary.cc_header = _header(message, "Cc", summary)
-    summary.message_id = _header(message, "Message-ID", summary)[:255]
+    message = email.message_from_bytes(raw, policy=policy.compat32)
+    for part in message.walk():
+        for defect in part.defects:
+            summary.errors.append(f"{type(defect).__name__}: {defect.__doc__ or defect}".strip())
+    summary.subject = decode_header_value(raw_header(message, "Subject"))
+    summary.from_header = decode_header_value(raw_header(message, "From"))
+    summary.to_header = decode_header_value(raw_header(message, "To"))
+    summary.cc_header = decode_header_value(raw_header(message, "Cc"))
+    summary.message_id = (raw_header(message, "Message-ID") or "").strip()[:255]
     summary.date = _date(message, summary)
-    summary.text_body = _text_body(message, summary)
-    try:
-        summary.has_attachments = _has_attachments(message)
-    except Exception as exc:
-        summary.errors.append(f"MIME structure could not be read: {exc}")
+    summary.text_body = _text_body(message)
+    summary.has_attachments = _has_attachments(message)
     return summary

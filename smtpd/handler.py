@@ -11,12 +11,14 @@ import time
 from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.db import DatabaseError, connection, close_old_connections
+from django.db import DatabaseError
 
+from inboxes import events
 from inboxes.authchecks.service import schedule_check
 from inboxes.credentials import find_inbox_id
-from inboxes.ingest import SessionFacts, ingest
+from inboxes.ingest import Incoming, SessionFacts
 
+from .batching import BatchWriter, close_stale_connection
 from .throttle import AuthThrottle
 
 log = logging.getLogger("maildog.smtp")
@@ -29,21 +31,9 @@ class CredentialsToCheck:
         self.login_password = login_password
 
 
-def _close_stale_connection():
-    # A long-running process must not keep using a connection the database
-    # dropped; inside a transaction (tests) the connection is managed for us.
-    if not connection.in_atomic_block:
-        close_old_connections()
-
-
 def _find_inbox_id(username: str, password: str):
-    _close_stale_connection()
+    close_stale_connection()
     return find_inbox_id(username, password)
-
-
-def _store(inbox_id: int, raw: bytes, facts: SessionFacts):
-    _close_stale_connection()
-    return ingest(inbox_id, raw, facts)
 
 
 def _auth_username(session) -> str:
@@ -75,6 +65,12 @@ class MaildogSMTP(SMTP):
                 # TLS from the first byte: the connection already meets AUTH's TLS requirement.
                 self._auth_require_tls = False
             self.event_handler.session_opened(self)
+
+    def eof_received(self):
+        super().eof_received()
+        # The client closed its side: close ours, so the session ends now
+        # (aiosmtpd leaves a plain-TCP transport half-open otherwise).
+        return False
 
     def connection_lost(self, error):
         self.event_handler.session_closed(self)
@@ -114,6 +110,8 @@ class MaildogHandler:
         self.idle = asyncio.Event()
         self.idle.set()
         self.shutting_down = False
+        self.background: set[asyncio.Task] = set()
+        self.writer = BatchWriter()
 
     # --- sessions ---------------------------------------------------------
     def session_opened(self, server: MaildogSMTP) -> None:
@@ -206,13 +204,26 @@ class MaildogHandler:
             auth_username=_auth_username(session),
         )
         try:
-            message = await sync_to_async(_store)(server.inbox_id, envelope.original_content, facts)
+            message = await self.writer.store(Incoming(server.inbox_id, envelope.original_content, facts))
         except Exception:
             # Whatever failed (database locked or down, disk full, a bug), the
             # transaction was rolled back: tell the client to retry later.
             log.exception("smtp storing failed client=%s inbox=%s", server.client, server.inbox_id)
             return "451 4.3.0 Message not stored, please try again later"
         server.stored.append(message.pk)
+        self._announce(message)
         # SPF/DKIM/DMARC need DNS: in the background, never in front of the 250.
         schedule_check(message.pk)
         return f"250 2.0.0 OK id={message.pk}"
+
+    def _announce(self, message) -> None:
+        """Tell open pages and waiting API clients, without delaying the 250."""
+        task = asyncio.ensure_future(events.amessage_received(message))
+        self.background.add(task)
+        task.add_done_callback(self._background_done)
+
+    def _background_done(self, task) -> None:
+        self.background.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            # The message is stored; only the live notification was lost.
+            log.error("smtp live event failed: %r", task.exception())

@@ -8,7 +8,9 @@ from dataclasses import dataclass
 
 import pytest
 import trustme
+from asgiref.sync import sync_to_async
 from django.contrib.auth import get_user_model
+from django.db import connections
 
 from accounts.models import Membership, Team
 from inboxes.models import Inbox
@@ -90,6 +92,16 @@ def smtp_server(transactional_db, server_tls_context, trust_test_ca):
     yield running
     if running.service.servers:
         running.stop(grace=1.0)
+
+    async def cancel_leftover_tasks():
+        tasks = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        # The listener's database work ran in asgiref's thread: close its connection there.
+        await sync_to_async(connections.close_all)()
+
+    asyncio.run_coroutine_threadsafe(cancel_leftover_tasks(), loop).result(10)
     loop.call_soon_threadsafe(loop.stop)
     thread.join(5)
     loop.close()
@@ -148,6 +160,51 @@ def wire_recorder(monkeypatch):
 
     monkeypatch.setattr(smtplib.SMTP, "sendmail", recording_sendmail)
     return sent
+
+
+# --- Web product fixtures -----------------------------------------------------
+
+def store_message(inbox, raw: bytes, **facts):
+    """Store `raw` in `inbox` through the real ingest service (as the SMTP side does)."""
+    from inboxes.ingest import SessionFacts, ingest
+
+    defaults = {"mail_from": "app@example.com", "rcpt_tos": ["alice@example.com"], "client_ip": "127.0.0.1",
+                "helo": "app.example.com", "tls_version": "TLSv1.3", "tls_cipher": "TLS_AES_256_GCM_SHA384",
+                "auth_username": inbox.smtp_username}
+    defaults.update(facts)
+    return ingest(inbox.pk, raw, SessionFacts(**defaults))
+
+
+@pytest.fixture
+def owner_client(client, owner):
+    client.force_login(owner)
+    return client
+
+
+@pytest.fixture
+def member_client(client, member):
+    client.force_login(member)
+    return client
+
+
+@pytest.fixture
+def outsider_client(client, outsider):
+    client.force_login(outsider)
+    return client
+
+
+@pytest.fixture
+def maildog_mail(settings, smtp_server, team):
+    """Maildog's own outgoing mail goes to its SMTP server, into a "Maildog mail" inbox."""
+    system_inbox = Inbox.objects.create(team=team, name="Maildog mail")
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = smtp_server.host
+    settings.EMAIL_PORT = smtp_server.starttls_port
+    settings.EMAIL_USE_TLS = True
+    settings.EMAIL_USE_SSL = False
+    settings.EMAIL_HOST_USER = system_inbox.smtp_username
+    settings.EMAIL_HOST_PASSWORD = system_inbox.smtp_password
+    return system_inbox
 
 
 # --- DNS for the SPF/DKIM/DMARC checks ----------------------------------------

@@ -9,8 +9,14 @@ import os
 os.environ.setdefault("SECRET_KEY", "tests-only-secret-key-not-for-production")
 os.environ.setdefault("ALLOWED_HOSTS", "localhost,127.0.0.1,testserver")
 os.environ.setdefault("MAILDOG_DATA_DIR", os.path.join(os.path.dirname(__file__), "..", "data", "tests"))
+os.environ.setdefault("STATIC_ROOT", os.path.join(os.environ["MAILDOG_DATA_DIR"], "static"))
 
 from maildog_site.settings import *  # noqa: E402,F403
 
 # Hashing passwords fast keeps the suite quick; nothing else differs.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# Static files straight from the apps (no collectstatic step before tests);
+# the compressed, hashed production storage is covered by the deploy tests.
+STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405
+WHITENOISE_USE_FINDERS = True

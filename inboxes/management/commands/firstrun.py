@@ -16,7 +16,9 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--email", default="admin@localhost", help="The first user's email (default admin@localhost).")
+        parser.add_argument(
+            "--email", default="admin@localhost", help="The first user's email (default admin@localhost)."
+        )
         parser.add_argument("--team", default="My team", help="The first team's name.")
         parser.add_argument("--inbox", default="Development", help="The first inbox's name.")
 
@@ -41,7 +43,7 @@ class Command(BaseCommand):
         if login_file.exists():
             self.stdout.write(f"Log in as: {login_file.read_text().strip()}  (email / password)")
         else:
-            self.stdout.write(f"Log in as {user.email} (password set earlier; reset it with `manage.py changepassword`)")
+            self.stdout.write(f"Log in as {user.email} (reset the password with `manage.py changepassword`)")
         self.stdout.write(f"Inbox {inbox.name!r} of team {inbox.team.name!r} catches mail sent with:")
         self.stdout.write(f"  EMAIL_HOST = {smtp['host']!r}")
         self.stdout.write(f"  EMAIL_PORT = {smtp['port']}")

@@ -1,6 +1,7 @@
 import asyncio
 import signal
 
+import uvloop
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
@@ -31,7 +32,8 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options):
-        asyncio.run(self.serve(options["bind"], options["ports"]))
+        # uvloop: the SMTP server spends much of its time in socket and TLS I/O.
+        uvloop.run(self.serve(options["bind"], options["ports"]))
 
     async def serve(self, bind, ports):
         service = build_service(bind=bind, ports=ports)

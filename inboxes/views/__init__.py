@@ -1,0 +1,1 @@
+"""Inbox and message pages, one module per concept; every view goes through `access`."""

@@ -1,0 +1,126 @@
+"""One message: its page (tabs), the sandboxed HTML, the raw source and its parts.
+
+Captured HTML is hostile. It is served from its own URL with a CSP sandbox (no
+script, opaque origin), framed by `<iframe sandbox>`, and never inlined into
+Maildog's pages. Downloads are always attachments with `nosniff`.
+"""
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.http import content_disposition_header
+from django.views.decorators.clickjacking import xframe_options_sameorigin
+from django.views.decorators.http import require_GET
+
+from ..message_view import MessageView
+from ..models import Message
+from .access import _get_message, can_manage_team
+
+TABS = ["html", "text", "side", "headers", "raw", "mime", "attachments", "links", "envelope"]
+WIDTHS = {"desktop": "100%", "tablet": "768px", "phone": "375px"}
+
+
+def _frame_policy(remote: bool) -> str:
+    """CSP for captured HTML: sandboxed (scripts and same-origin off), only popups for links.
+
+    Images are data: URLs (inlined cid: parts) unless the user asked for remote
+    images; stylesheets only inline (or remote on request); nothing else loads.
+    """
+    remote_sources = " https: http:" if remote else ""
+    return (
+        "sandbox allow-popups allow-popups-to-escape-sandbox; "
+        "default-src 'none'; "
+        f"img-src data:{remote_sources}; "
+        f"style-src 'unsafe-inline'{remote_sources}; "
+        "font-src data:; "
+        "form-action 'none'; "
+        "frame-ancestors 'self'"
+    )
+
+
+def _hardened(response):
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+@login_required
+@require_GET
+def message(request, inbox_id, message_id):
+    """The message page; `?tab=` chooses the view, `?width=` the HTML preview width."""
+    message = _get_message(request, inbox_id, message_id, with_raw=True)
+    if not message.is_read:
+        Message.objects.filter(pk=message.pk).update(is_read=True)
+        message.is_read = True
+    view = MessageView(bytes(message.raw))
+    tab = request.GET.get("tab", "")
+    if tab not in TABS:
+        tab = "html" if view.html is not None else "text"
+    width = request.GET.get("width", "desktop")
+    remote = request.GET.get("remote") == "1"
+    frame_url = reverse("inboxes:message_html", args=[inbox_id, message_id]) + ("?remote=1" if remote else "")
+    context = {
+        "inbox": message.inbox,
+        "message": message,
+        "view": view,
+        "tab": tab,
+        "tabs": TABS,
+        "width": width if width in WIDTHS else "desktop",
+        "frame_width": WIDTHS.get(width, "100%"),
+        "widths": WIDTHS,
+        "remote": remote,
+        "frame_url": frame_url,
+        "raw_text": bytes(message.raw).decode("utf-8", "replace") if tab == "raw" else "",
+        "can_manage": can_manage_team(request.user, message.inbox.team_id),
+    }
+    return render(request, "inboxes/message.html", context)
+
+
+@login_required
+@require_GET
+@xframe_options_sameorigin
+def message_html(request, inbox_id, message_id):
+    """The HTML part as its own document, for the sandboxed frame only."""
+    message = _get_message(request, inbox_id, message_id, with_raw=True)
+    view = MessageView(bytes(message.raw))
+    if view.html is None:
+        raise Http404("This message has no HTML part.")
+    response = HttpResponse(view.html_document(), content_type="text/html; charset=utf-8")
+    response["Content-Security-Policy"] = _frame_policy(request.GET.get("remote") == "1")
+    return _hardened(response)
+
+
+@login_required
+@require_GET
+def message_source(request, inbox_id, message_id):
+    """The raw source as plain text, exactly the stored bytes."""
+    message = _get_message(request, inbox_id, message_id, with_raw=True)
+    response = HttpResponse(bytes(message.raw), content_type="text/plain; charset=utf-8")
+    response["Content-Security-Policy"] = "sandbox; default-src 'none'"
+    return _hardened(response)
+
+
+@login_required
+@require_GET
+def message_eml(request, inbox_id, message_id):
+    """The raw source as a `.eml` download, byte for byte as received."""
+    message = _get_message(request, inbox_id, message_id, with_raw=True)
+    response = HttpResponse(bytes(message.raw), content_type="message/rfc822")
+    response["Content-Disposition"] = content_disposition_header(True, f"message-{message.pk}.eml")
+    return _hardened(response)
+
+
+@login_required
+@require_GET
+def message_part(request, inbox_id, message_id, index):
+    """One MIME part, decoded, always as a download (never rendered in Maildog's origin)."""
+    message = _get_message(request, inbox_id, message_id, with_raw=True)
+    part = MessageView(bytes(message.raw)).part(index)
+    if part is None or part.content_type.startswith("multipart/"):
+        raise Http404("No such part.")
+    filename = part.filename or f"part-{index}"
+    response = HttpResponse(part.payload(), content_type="application/octet-stream")
+    response["Content-Disposition"] = content_disposition_header(True, filename)
+    response["Content-Security-Policy"] = "sandbox; default-src 'none'"
+    return _hardened(response)

@@ -1,0 +1,71 @@
+"""Group commit: messages that arrive while a write is in progress share the next one.
+
+Under light load every message is written alone, as soon as it arrives. Under
+load, the sessions waiting behind a running write are stored together in one
+transaction, so a commit (and a hop to the database thread) is paid per batch
+rather than per message. Every caller still gets its reply only after its
+message is committed, or the exception if the batch failed.
+"""
+
+import asyncio
+
+from asgiref.sync import sync_to_async
+from django.db import close_old_connections, connection
+
+from inboxes.ingest import Incoming, ingest_many
+
+MAX_BATCH_MESSAGES = 200
+MAX_BATCH_BYTES = 32 * 1024 * 1024
+
+
+def close_stale_connection():
+    # A long-running process must not keep using a connection the database
+    # dropped; inside a transaction (tests) the connection is managed for us.
+    if not connection.in_atomic_block:
+        close_old_connections()
+
+
+def _store_batch(items):
+    close_stale_connection()
+    return ingest_many(items)
+
+
+class BatchWriter:
+    def __init__(self):
+        self._pending: list[tuple[Incoming, asyncio.Future]] = []
+        self._flushing = False
+
+    async def store(self, item: Incoming):
+        future = asyncio.get_running_loop().create_future()
+        self._pending.append((item, future))
+        if not self._flushing:
+            self._flushing = True
+            asyncio.ensure_future(self._flush())
+        return await future
+
+    def _next_batch(self):
+        batch, size = [], 0
+        while self._pending and len(batch) < MAX_BATCH_MESSAGES:
+            item, future = self._pending[0]
+            if batch and size + len(item.raw) > MAX_BATCH_BYTES:
+                break
+            batch.append(self._pending.pop(0))
+            size += len(item.raw)
+        return batch
+
+    async def _flush(self):
+        try:
+            while self._pending:
+                batch = self._next_batch()
+                try:
+                    messages = await sync_to_async(_store_batch)([item for item, _ in batch])
+                except Exception as exc:  # handed to every waiting session, which answers 451
+                    for _, future in batch:
+                        if not future.done():
+                            future.set_exception(exc)
+                    continue
+                for (_, future), message in zip(batch, messages):
+                    if not future.done():
+                        future.set_result(message)
+        finally:
+            self._flushing = False

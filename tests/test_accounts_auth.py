@@ -1,0 +1,117 @@
+"""Sign-up, verification, log in/out, password reset and change, with Maildog's own mail caught by Maildog."""
+
+import re
+
+import pytest
+from allauth.account.models import EmailAddress
+from django.contrib.auth import get_user_model
+from django.urls import reverse
+
+from accounts.models import Membership
+from inboxes.models import Message
+
+from .conftest import PASSWORD, make_user
+
+pytestmark = pytest.mark.django_db
+
+NEW_PASSWORD = "another long passphrase 42"
+
+
+def caught(inbox, subject_part):
+    return Message.objects.defer(None).filter(inbox=inbox, subject__contains=subject_part).get()
+
+
+def link_in(message, path):
+    return re.search(rf"https?://testserver({path}\S+)", message.text_body).group(1)
+
+
+def signup(client, email="dev@example.com"):
+    return client.post(reverse("account_signup"), {"email": email, "password1": PASSWORD, "password2": PASSWORD})
+
+
+def test_signup_sends_verification_through_maildog_and_creates_personal_team(client, maildog_mail):
+    response = signup(client)
+    assert response.status_code == 302 and response["Location"] == reverse("account_email_verification_sent")
+    user = get_user_model().objects.get(email="dev@example.com")
+    membership = Membership.objects.get(user=user)
+    assert membership.role == Membership.Role.OWNER and membership.team.name == "dev@example.com's team"
+    message = caught(maildog_mail, "Confirm your email address")
+    assert message.subject == "[Maildog] Confirm your email address"
+    assert message.envelope_to == ["dev@example.com"]
+    raw = bytes(message.raw)
+    assert b"Content-Type: text/plain" in raw and b"Content-Type: text/html" in raw
+    # Unverified: not logged in yet (verification is mandatory).
+    assert client.get(reverse("inboxes:home")).status_code == 302
+
+    confirm = link_in(message, "/accounts/confirm-email/")
+    assert client.get(confirm).status_code == 200
+    response = client.post(confirm)
+    assert response.status_code == 302
+    assert EmailAddress.objects.get(user=user).verified
+    assert client.get(reverse("inboxes:home")).status_code == 200
+
+
+def test_unverified_login_is_sent_to_verification(client, maildog_mail):
+    signup(client)
+    client.logout()
+    response = client.post(reverse("account_login"), {"login": "dev@example.com", "password": PASSWORD})
+    assert response["Location"] == reverse("account_email_verification_sent")
+
+
+def test_login_and_logout(client, owner):
+    page = client.get(reverse("account_login"))
+    assert page.status_code == 200 and "Maildog" in page.content.decode()
+    response = client.post(reverse("account_login"), {"login": owner.email, "password": PASSWORD})
+    assert response["Location"] == "/"
+    assert client.get(reverse("inboxes:home")).status_code == 200
+    client.post(reverse("account_logout"))
+    assert client.get(reverse("inboxes:home")).status_code == 302
+
+
+def test_wrong_password_is_refused(client, owner):
+    response = client.post(reverse("account_login"), {"login": owner.email, "password": "nope"})
+    assert response.status_code == 200
+    assert client.get(reverse("inboxes:home")).status_code == 302
+
+
+def test_password_reset_by_email(client, owner, maildog_mail):
+    response = client.post(reverse("account_reset_password"), {"email": owner.email})
+    assert response.status_code == 302
+    message = caught(maildog_mail, "Reset your password")
+    assert message.subject == "[Maildog] Reset your password"
+    reset = link_in(message, "/accounts/password/reset/key/")
+    form_page = client.get(reset, follow=True)
+    assert form_page.status_code == 200
+    response = client.post(form_page.redirect_chain[-1][0] if form_page.redirect_chain else reset,
+                           {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD})
+    assert response.status_code == 302
+    owner.refresh_from_db()
+    assert owner.check_password(NEW_PASSWORD)
+
+
+def test_change_password(client, owner):
+    client.force_login(owner)
+    assert client.get(reverse("account_change_password")).status_code == 200
+    response = client.post(
+        reverse("account_change_password"),
+        {"oldpassword": PASSWORD, "password1": NEW_PASSWORD, "password2": NEW_PASSWORD},
+    )
+    assert response.status_code == 302
+    owner.refresh_from_db()
+    assert owner.check_password(NEW_PASSWORD)
+
+
+def test_add_email_sends_verification(client, owner, maildog_mail):
+    client.force_login(owner)
+    page = client.get(reverse("account_email"))
+    assert page.status_code == 200 and 'class="sidebar"' in page.content.decode()
+    client.post(reverse("account_email"), {"action_add": "", "email": "second@example.com"})
+    assert EmailAddress.objects.filter(user=owner, email="second@example.com", verified=False).exists()
+    assert caught(maildog_mail, "Confirm your email").envelope_to == ["second@example.com"]
+
+
+def test_deactivated_user_cannot_log_in(client):
+    user = make_user("gone@example.com", is_active=False)
+    response = client.post(reverse("account_login"), {"login": user.email, "password": PASSWORD})
+    assert response.status_code in (200, 302)
+    assert client.get(reverse("inboxes:home")).status_code == 302

@@ -1,0 +1,131 @@
+"""Each refusal gets its SMTP code and stores nothing."""
+
+import smtplib
+
+import pytest
+
+from inboxes.models import Message
+
+MESSAGE = b"From: app@example.com\r\nTo: a@example.com\r\nSubject: Hello\r\n\r\nHi\r\n"
+
+
+def connect(smtp_server, client_tls_context):
+    client = smtplib.SMTP(smtp_server.host, smtp_server.starttls_port, timeout=10)
+    client.starttls(context=client_tls_context)
+    return client
+
+
+def test_wrong_password_is_535_and_nothing_stored(smtp_server, inbox, client_tls_context):
+    client = connect(smtp_server, client_tls_context)
+    with pytest.raises(smtplib.SMTPAuthenticationError) as refused:
+        client.login(inbox.smtp_username, "not the password")
+    assert refused.value.smtp_code == 535
+    assert refused.value.smtp_error.startswith(b"5.7.8")
+    code, reply = client.docmd("MAIL FROM:<app@example.com>")
+    assert (code, reply) == (530, b"5.7.0 Authentication required")
+    client.close()
+    assert not Message.objects.exists()
+
+
+def test_unknown_user_is_535(smtp_server, inbox, client_tls_context):
+    client = connect(smtp_server, client_tls_context)
+    with pytest.raises(smtplib.SMTPAuthenticationError) as refused:
+        client.login("nobody", inbox.smtp_password)
+    assert refused.value.smtp_code == 535
+    client.close()
+
+
+def test_auth_before_starttls_is_refused(smtp_server, inbox):
+    client = smtplib.SMTP(smtp_server.host, smtp_server.starttls_port, timeout=10)
+    client.ehlo()
+    assert client.has_extn("starttls")
+    assert not client.has_extn("auth"), "AUTH must not be offered before TLS"
+    code, reply = client.docmd("AUTH PLAIN", "AHVzZXIAcGFzcw==")
+    assert code == 538
+    assert b"Encryption required" in reply
+    client.close()
+    assert not Message.objects.exists()
+
+
+def test_mail_without_auth_is_530(smtp_server, inbox, client_tls_context):
+    client = connect(smtp_server, client_tls_context)
+    client.ehlo()
+    with pytest.raises(smtplib.SMTPSenderRefused) as refused:
+        client.sendmail("app@example.com", ["a@example.com"], MESSAGE)
+    assert refused.value.smtp_code == 530
+    assert refused.value.smtp_error == b"5.7.0 Authentication required"
+    client.close()
+    assert not Message.objects.exists()
+
+
+def test_oversize_message_is_552(smtp_server, inbox, client_tls_context, settings):
+    settings.MAILDOG_MAX_MESSAGE_BYTES = 10_000  # read for each new connection
+    client = connect(smtp_server, client_tls_context)
+    client.ehlo()
+    assert client.esmtp_features["size"] == "10000"
+    client.login(inbox.smtp_username, inbox.smtp_password)
+    big = MESSAGE + b"".join(b"QUJD" * 19 + b"\r\n" for _ in range(300))
+    # Declared too large: refused at MAIL FROM.
+    with pytest.raises(smtplib.SMTPSenderRefused) as refused:
+        client.sendmail("app@example.com", ["a@example.com"], big)
+    assert refused.value.smtp_code == 552
+    # Undeclared (no SIZE parameter): refused after DATA.
+    client.rset()
+    client.mail("app@example.com")
+    client.rcpt("a@example.com")
+    code, _ = client.data(big)
+    assert code == 552
+    # The session goes on: a message within the limit is taken.
+    assert client.sendmail("app@example.com", ["a@example.com"], MESSAGE) == {}
+    client.quit()
+    assert Message.objects.count() == 1
+
+
+def test_too_many_recipients_is_452(smtp_server, inbox, client_tls_context, settings):
+    settings.MAILDOG_MAX_RECIPIENTS = 3
+    client = connect(smtp_server, client_tls_context)
+    client.login(inbox.smtp_username, inbox.smtp_password)
+    client.mail("app@example.com")
+    for n in range(3):
+        assert client.rcpt(f"user{n}@example.com")[0] == 250
+    code, reply = client.rcpt("user4@example.com")
+    assert code == 452
+    assert reply.startswith(b"4.5.3 Too many recipients")
+    # The accepted recipients still get the message.
+    assert client.data(MESSAGE)[0] == 250
+    client.quit()
+    message = Message.objects.get()
+    assert message.envelope_to == ["user0@example.com", "user1@example.com", "user2@example.com"]
+
+
+@pytest.fixture
+def three_failures_allowed(settings):
+    settings.MAILDOG_AUTH_MAX_FAILURES = 3  # read when the listener starts
+
+
+def test_repeated_auth_failures_are_slowed_then_refused(three_failures_allowed, smtp_server, inbox, client_tls_context):
+    client = connect(smtp_server, client_tls_context)
+    client.ehlo()
+    codes = []
+    for _ in range(4):
+        code, _reply = client.docmd("AUTH PLAIN", "AHdyb25nAHdyb25n")  # \0wrong\0wrong
+        codes.append(code)
+    assert codes == [535, 535, 535, 454]
+    # Even the right password is refused while the client is locked out.
+    with pytest.raises(smtplib.SMTPAuthenticationError) as refused:
+        client.login(inbox.smtp_username, inbox.smtp_password)
+    assert refused.value.smtp_code == 454
+    client.close()
+
+
+def test_throttle_delays_grow_and_lockout_expires():
+    from smtpd.throttle import AuthThrottle
+
+    now = [1000.0]
+    throttle = AuthThrottle(max_failures=3, window_seconds=60, clock=lambda: now[0])
+    delays = [throttle.record_failure("192.0.2.1") for _ in range(3)]
+    assert delays == sorted(delays) and delays[0] > 0 and delays[-1] > delays[0]
+    assert throttle.is_blocked("192.0.2.1")
+    assert not throttle.is_blocked("192.0.2.2"), "other clients are not affected"
+    now[0] += 61
+    assert not throttle.is_blocked("192.0.2.1")

@@ -1,0 +1,134 @@
+"""Live updates over websockets: members get new messages after a real SMTP delivery."""
+
+import asyncio
+
+import pytest
+from asgiref.sync import sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.core.mail import get_connection, send_mail
+
+from inboxes.models import Message
+from maildog_site.asgi import application
+
+from .conftest import store_message
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+async def connect_as(path, user):
+    """A connected communicator whose scope carries `user` (as AuthMiddleware would set it)."""
+    # AuthMiddlewareStack resolves the user from the session cookie; log in through a session.
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+
+    @sync_to_async
+    def make_session():
+        session = SessionStore()
+        session[SESSION_KEY] = str(user.pk)
+        session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+        session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+        session.save()
+        return session.session_key
+
+    key = await make_session()
+    comm = WebsocketCommunicator(
+        application, path, headers=[(b"origin", b"http://localhost"), (b"cookie", f"sessionid={key}".encode())]
+    )
+    connected, code = await comm.connect()
+    return comm, connected, code
+
+
+async def receive(comm, timeout=10):
+    """The next JSON frame; polls so events sent from the SMTP thread are picked up promptly."""
+    await comm.receive_nothing(timeout=timeout, interval=0.01)
+    return await comm.receive_json_from(timeout=1)
+
+
+def deliver(smtp_server, inbox, subject):
+    connection = get_connection(
+        "django.core.mail.backends.smtp.EmailBackend", host=smtp_server.host, port=smtp_server.starttls_port,
+        username=inbox.smtp_username, password=inbox.smtp_password, use_tls=True, timeout=10,
+    )
+    send_mail(subject, "Hello", "app@example.com", ["bob@example.com"], connection=connection)
+
+
+async def test_member_receives_new_message_after_smtp_delivery(smtp_server, inbox, member):
+    comm, connected, _ = await connect_as(f"/ws/inboxes/{inbox.pk}/", member)
+    assert connected
+    await asyncio.to_thread(deliver, smtp_server, inbox, "Live one")
+    event = await receive(comm)
+    assert event["type"] == "message.new"
+    message = await Message.objects.aget(inbox=inbox)
+    assert event["message"]["id"] == message.pk
+    assert event["message"]["subject"] == "Live one"
+    assert event["message"]["seq"] == 1
+    assert event["message"]["url"] == message.get_absolute_url()
+    await comm.disconnect()
+
+
+async def test_outsider_is_refused(inbox, outsider):
+    comm, connected, code = await connect_as(f"/ws/inboxes/{inbox.pk}/", outsider)
+    assert not connected and code == 4403
+
+
+async def test_anonymous_is_refused(inbox):
+    comm = WebsocketCommunicator(application, f"/ws/inboxes/{inbox.pk}/", headers=[(b"origin", b"http://localhost")])
+    connected, code = await comm.connect()
+    assert not connected and code == 4403
+
+
+async def test_foreign_origin_is_refused(inbox, member):
+    comm = WebsocketCommunicator(application, f"/ws/inboxes/{inbox.pk}/", headers=[(b"origin", b"http://evil.example")])
+    connected, _ = await comm.connect()
+    assert not connected
+
+
+async def test_reconnect_catches_up_on_missed_messages(inbox, member):
+    await sync_to_async(store_message)(inbox, b"Subject: first\r\n\r\n1\r\n")
+    comm, connected, _ = await connect_as(f"/ws/inboxes/{inbox.pk}/", member)
+    assert connected
+    await comm.disconnect()
+    # While the socket was down:
+    for n in (2, 3):
+        await sync_to_async(store_message)(inbox, f"Subject: missed {n}\r\n\r\n{n}\r\n".encode())
+    comm, connected, _ = await connect_as(f"/ws/inboxes/{inbox.pk}/", member)
+    await comm.send_json_to({"type": "catch_up", "after_seq": 1})
+    event = await receive(comm)
+    assert event["type"] == "caught_up" and not event["truncated"]
+    assert [m["subject"] for m in event["messages"]] == ["missed 2", "missed 3"]
+    assert [m["seq"] for m in event["messages"]] == [2, 3]
+    await comm.send_json_to({"type": "catch_up", "after_seq": "x"})
+    assert (await receive(comm))["type"] == "error"
+    await comm.disconnect()
+
+
+async def test_checked_events_are_forwarded(inbox, member):
+    from channels.layers import get_channel_layer
+
+    comm, connected, _ = await connect_as(f"/ws/inboxes/{inbox.pk}/", member)
+    await get_channel_layer().group_send(
+        f"inbox-{inbox.pk}", {"type": "message.checked", "message_id": 7, "verdict": "pass"}
+    )
+    assert await receive(comm) == {"type": "message.checked", "message_id": 7, "verdict": "pass"}
+    await comm.disconnect()
+
+
+async def test_unread_counts_follow_new_mail_for_members_only(smtp_server, inbox, member, outsider):
+    await sync_to_async(store_message)(inbox, b"Subject: old\r\n\r\nx\r\n")
+    comm, connected, _ = await connect_as("/ws/unread/", member)
+    assert connected
+    assert await receive(comm) == {"type": "unread", "counts": {str(inbox.pk): 1}}
+    other, connected, _ = await connect_as("/ws/unread/", outsider)
+    initial = await receive(other)
+    assert str(inbox.pk) not in initial["counts"]
+    await asyncio.to_thread(deliver, smtp_server, inbox, "Counted")
+    assert await receive(comm) == {"type": "unread", "counts": {str(inbox.pk): 2}}
+    assert await other.receive_nothing(timeout=0.3)
+    await comm.disconnect()
+    await other.disconnect()
+
+
+async def test_unread_socket_refuses_anonymous():
+    comm = WebsocketCommunicator(application, "/ws/unread/", headers=[(b"origin", b"http://localhost")])
+    connected, code = await comm.connect()
+    assert not connected and code == 4401
