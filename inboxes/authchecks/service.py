@@ -10,6 +10,7 @@ import logging
 import weakref
 
 from asgiref.sync import sync_to_async
+from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import DatabaseError, close_old_connections, connection, transaction
 from django.utils import timezone
@@ -40,13 +41,7 @@ def run_checks(raw: bytes, *, client_ip, mail_from: str, helo: str, from_header:
     return results.summarize(dkim_results, spf_result, dmarc_result)
 
 
-def check_message(message_id: int, *, fresh: bool = False) -> Message | None:
-    """Check a stored message, save the results on it and push `message.checked` after commit.
-
-    `fresh` forgets cached DNS answers first (a re-run after fixing a record).
-    Returns None when the message no longer exists (deleted, or pushed out by
-    the inbox's cap).
-    """
+def _check_and_save(message_id: int, fresh: bool) -> Message | None:
     message = Message.objects.defer(None).filter(pk=message_id).first()
     if message is None:
         return None
@@ -68,18 +63,34 @@ def check_message(message_id: int, *, fresh: bool = False) -> Message | None:
         auth_verdict=message.auth_verdict,
         auth_checked_at=message.auth_checked_at,
     )
-    event = {"type": "message.checked", "message_id": message.pk, "verdict": message.auth_verdict}
-    transaction.on_commit(lambda: events.send_to_inbox(message.inbox_id, event), robust=True)
     return message
 
 
-def _check_in_thread(message_id: int) -> None:
+def _event(message: Message) -> dict:
+    return {"type": "message.checked", "message_id": message.pk, "verdict": message.auth_verdict}
+
+
+def check_message(message_id: int, *, fresh: bool = False) -> Message | None:
+    """Check a stored message, save the results on it and push `message.checked` after commit.
+
+    `fresh` forgets cached DNS answers first (a re-run after fixing a record).
+    Returns None when the message no longer exists (deleted, or pushed out by
+    the inbox's cap).
+    """
+    message = _check_and_save(message_id, fresh)
+    if message is not None:
+        event = _event(message)
+        transaction.on_commit(lambda: events.send_to_inbox(message.inbox_id, event), robust=True)
+    return message
+
+
+def _check_in_thread(message_id: int) -> Message | None:
     # Checks run on any thread of the loop's executor: each opens its own
     # connection and closes it afterwards, so no idle pool thread keeps one.
     if not connection.in_atomic_block:
         close_old_connections()
     try:
-        check_message(message_id)
+        return _check_and_save(message_id, fresh=False)
     finally:
         if not connection.in_atomic_block:
             connection.close()
@@ -92,10 +103,18 @@ async def _run(message_id: int) -> None:
         try:
             # Not thread_sensitive: a slow DNS answer must not hold up the
             # thread that stores the next message.
-            await sync_to_async(_check_in_thread, thread_sensitive=False)(message_id)
+            message = await sync_to_async(_check_in_thread, thread_sensitive=False)(message_id)
         except DatabaseError:
             # The message is stored either way; it stays "not checked" and can be re-run.
             log.exception("auth checks not saved message=%s", message_id)
+            return
+    if message is not None:
+        # Sent from the loop, not from the worker thread (events.send_to_inbox
+        # would block that thread on this loop, which may be shutting down).
+        # The update above ran in autocommit: the results are committed.
+        layer = get_channel_layer()
+        if layer is not None:
+            await layer.group_send(events.inbox_group(message.inbox_id), _event(message))
 
 
 def schedule_check(message_id: int) -> asyncio.Task | None:

@@ -1,11 +1,13 @@
 // Live updates of the SPF/DKIM/DMARC panel and list markers.
 //
-// The page's live-update code dispatches each event it receives from
-// /ws/inboxes/<id>/ as a DOM event:
+// A `message.checked` event ({"type": "message.checked", "message_id": 42,
+// "verdict": "pass"}) updates markers in place and reloads panels from the
+// server (same access checks as the page). Events arrive two ways:
+// - a panel still waiting for its results listens on its inbox's websocket
+//   (/ws/inboxes/<id>/) until they arrive;
+// - other page code may pass events on with
 //   document.dispatchEvent(new CustomEvent("maildog:message.checked", {detail: event}))
-// where event is {"type": "message.checked", "message_id": 42, "verdict": "pass"}.
-// The panel is then fetched again from the server (same access checks as the
-// page); markers change their class and label in place.
+//   or window.maildogAuthChecks.handle(event).
 (function () {
   "use strict";
   if (window.maildogAuthChecks) return;
@@ -14,7 +16,7 @@
   function updateMarkers(id, verdict) {
     document.querySelectorAll('[data-auth-marker-id="' + id + '"]').forEach(function (marker) {
       marker.className = "auth-marker auth-marker--" + (verdict || "pending");
-      marker.textContent = LABELS[verdict] || "Checking…";
+      marker.textContent = LABELS[verdict] || "Not checked yet";
       marker.title = LABELS[verdict] || "";
     });
   }
@@ -39,6 +41,25 @@
     refreshPanels(event.message_id);
   }
 
+  // A pending panel waits for its own message's results on the inbox socket.
+  function listen(panel) {
+    var id = panel.dataset.authMessageId;
+    var scheme = location.protocol === "https:" ? "wss://" : "ws://";
+    var ws = new WebSocket(scheme + location.host + "/ws/inboxes/" + panel.dataset.authInboxId + "/");
+    ws.onmessage = function (message) {
+      var event = JSON.parse(message.data);
+      if (event.type === "message.checked" && String(event.message_id) === id) {
+        ws.close();
+        handle(event);
+      }
+    };
+  }
+
   window.maildogAuthChecks = { handle: handle };
   document.addEventListener("maildog:message.checked", function (e) { handle(e.detail); });
+  function start() {
+    document.querySelectorAll(".auth-panel--pending[data-auth-inbox-id]").forEach(listen);
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
 })();
