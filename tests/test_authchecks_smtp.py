@@ -3,33 +3,13 @@
 import asyncio
 import time
 
-import dkim
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.core.mail import EmailMessage
-from django.core.mail.backends.smtp import EmailBackend
 
 from inboxes.events import inbox_group
 from inboxes.models import Message
-
-
-class DKIMSigningBackend(EmailBackend):
-    """Django's SMTP backend with the DKIM signing an MTA would add (test code)."""
-
-    def __init__(self, *args, dkim_key, dkim_domain, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.dkim_key = dkim_key
-        self.dkim_domain = dkim_domain
-
-    def _send(self, email_message):
-        raw = email_message.message().as_bytes(linesep="\r\n")
-        signature = dkim.sign(
-            raw, self.dkim_key.selector.encode(), self.dkim_domain.encode(), self.dkim_key.private,
-            include_headers=[b"from", b"to", b"subject", b"date", b"message-id"],
-            signature_algorithm=self.dkim_key.algorithm,
-        )
-        self.connection.sendmail(email_message.from_email, email_message.recipients(), signature + raw)
-        return True
+from tests.authzones import DKIMSigningBackend
 
 
 def backend(smtp_server, inbox, key, domain):

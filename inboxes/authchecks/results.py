@@ -135,7 +135,8 @@ def fixes(dkim: list[dict], spf: dict, dmarc: dict) -> list[str]:
                             f"(Return-Path) at {from_domain} so SPF aligns with From.")
     if spf["domain"]:
         if spf["result"] == "none":
-            todo.append(f"Publish an SPF record for {spf['domain']}, e.g. \"v=spf1 ip4:{spf['client_ip'] or '<sending IP>'} -all\".")
+            address = spf["client_ip"] or "<sending IP>"
+            todo.append(f"Publish an SPF record for {spf['domain']}, e.g. \"v=spf1 ip4:{address} -all\".")
         elif spf["result"] in ("fail", "softfail", "neutral"):
             todo.append(f"Authorise the sending IP {spf['client_ip']} in the SPF record of {spf['domain']} "
                         f"(e.g. add ip4:{spf['client_ip']}, or include: your provider).")

@@ -22,8 +22,9 @@
   }
 
   function refreshPanels(id) {
-    document.querySelectorAll('[data-auth-message-id="' + id + '"][data-auth-panel-url]').forEach(function (panel) {
-      fetch(panel.dataset.authPanelUrl, { credentials: "same-origin", headers: { Accept: "text/html" } })
+    var panels = document.querySelectorAll('[data-auth-message-id="' + id + '"][data-auth-panel-url]');
+    return Promise.all(Array.prototype.map.call(panels, function (panel) {
+      return fetch(panel.dataset.authPanelUrl, { credentials: "same-origin", headers: { Accept: "text/html" } })
         .then(function (response) { return response.ok ? response.text() : null; })
         .then(function (html) {
           if (html === null) return;
@@ -32,7 +33,7 @@
           var fresh = holder.querySelector("[data-auth-panel-url]");
           if (fresh) panel.replaceWith(fresh);
         });
-    });
+    }));
   }
 
   function handle(event) {
@@ -46,6 +47,14 @@
     var id = panel.dataset.authMessageId;
     var scheme = location.protocol === "https:" ? "wss://" : "ws://";
     var ws = new WebSocket(scheme + location.host + "/ws/inboxes/" + panel.dataset.authInboxId + "/");
+    ws.onopen = function () {
+      // Catch up: the results may have been saved before the socket opened.
+      refreshPanels(id).then(function () {
+        var current = document.querySelector('.auth-panel[data-auth-message-id="' + id + '"]');
+        if (current && current.classList.contains("auth-panel--pending")) current.dataset.authLive = "listening";
+        else ws.close();
+      });
+    };
     ws.onmessage = function (message) {
       var event = JSON.parse(message.data);
       if (event.type === "message.checked" && String(event.message_id) === id) {
