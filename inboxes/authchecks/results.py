@@ -92,6 +92,8 @@ def headline(verdict: str, dkim: list[dict], spf: dict, dmarc: dict) -> str:
     if dmarc["result"] == "fail":
         action = {"reject": "receivers would reject it", "quarantine": "receivers would put it in spam",
                   "none": "the policy is p=none, so receivers would still deliver it"}[dmarc["disposition"]]
+        if dmarc["pct"] < 100 and dmarc["disposition"] != "none":
+            action += f" (pct={dmarc['pct']}: for that share of failing mail; the rest one step milder)"
         return f"Would fail DMARC for {domain}: {dmarc['reason']}; {action}."
     if dmarc["result"] == "permerror":
         return f"Would fail: DMARC for {domain} cannot be evaluated ({dmarc['reason']})."
