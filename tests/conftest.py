@@ -245,3 +245,32 @@ def auth_zones(loopback_dns, dkim_keys):
 
     publish_standard_zones(loopback_dns, dkim_keys)
     return dkim_keys
+
+
+# --- API (tests/test_api_*.py, tests/test_client.py) -------------------------
+
+
+@pytest.fixture
+def api_key():
+    """Factory: a new API token's key for `user` (scoped to `inbox` if given)."""
+    from accounts.token_keys import issue_token
+
+    def make(user, inbox=None, name="tests"):
+        return issue_token(user, name, inbox)[1]
+
+    return make
+
+
+def smtp_backend(smtp_server, inbox):
+    """Django's real SMTP backend, as an application configured for the inbox uses it."""
+    from django.core.mail import get_connection
+
+    return get_connection(
+        "django.core.mail.backends.smtp.EmailBackend",
+        host=smtp_server.host,
+        port=smtp_server.starttls_port,
+        username=inbox.smtp_username,
+        password=inbox.smtp_password,
+        use_tls=True,
+        timeout=10,
+    )

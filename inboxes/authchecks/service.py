@@ -10,7 +10,6 @@ import logging
 import weakref
 
 from asgiref.sync import sync_to_async
-from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import DatabaseError, close_old_connections, connection, transaction
 from django.utils import timezone
@@ -41,7 +40,18 @@ def run_checks(raw: bytes, *, client_ip, mail_from: str, helo: str, from_header:
     return results.summarize(dkim_results, spf_result, dmarc_result)
 
 
-def _check_and_save(message_id: int, fresh: bool) -> Message | None:
+def checked_event(message) -> dict:
+    return {"type": "message.checked", "message_id": message.pk, "verdict": message.auth_verdict}
+
+
+def check_message(message_id: int, *, fresh: bool = False, notify: bool = True) -> Message | None:
+    """Check a stored message, save the results on it and push `message.checked` after commit.
+
+    `fresh` forgets cached DNS answers first (a re-run after fixing a record).
+    `notify=False` leaves the event to the caller (the event loop sends it itself).
+    Returns None when the message no longer exists (deleted, or pushed out by
+    the inbox's cap).
+    """
     message = Message.objects.defer(None).filter(pk=message_id).first()
     if message is None:
         return None
@@ -63,23 +73,8 @@ def _check_and_save(message_id: int, fresh: bool) -> Message | None:
         auth_verdict=message.auth_verdict,
         auth_checked_at=message.auth_checked_at,
     )
-    return message
-
-
-def _event(message: Message) -> dict:
-    return {"type": "message.checked", "message_id": message.pk, "verdict": message.auth_verdict}
-
-
-def check_message(message_id: int, *, fresh: bool = False) -> Message | None:
-    """Check a stored message, save the results on it and push `message.checked` after commit.
-
-    `fresh` forgets cached DNS answers first (a re-run after fixing a record).
-    Returns None when the message no longer exists (deleted, or pushed out by
-    the inbox's cap).
-    """
-    message = _check_and_save(message_id, fresh)
-    if message is not None:
-        event = _event(message)
+    if notify:
+        event = checked_event(message)
         transaction.on_commit(lambda: events.send_to_inbox(message.inbox_id, event), robust=True)
     return message
 
@@ -90,7 +85,9 @@ def _check_in_thread(message_id: int) -> Message | None:
     if not connection.in_atomic_block:
         close_old_connections()
     try:
-        return _check_and_save(message_id, fresh=False)
+        # The event is sent from the loop: a thread blocking on the loop could
+        # hang forever if the loop stops (shutdown) while it waits.
+        return check_message(message_id, notify=False)
     finally:
         if not connection.in_atomic_block:
             connection.close()
@@ -109,12 +106,7 @@ async def _run(message_id: int) -> None:
             log.exception("auth checks not saved message=%s", message_id)
             return
     if message is not None:
-        # Sent from the loop, not from the worker thread (events.send_to_inbox
-        # would block that thread on this loop, which may be shutting down).
-        # The update above ran in autocommit: the results are committed.
-        layer = get_channel_layer()
-        if layer is not None:
-            await layer.group_send(events.inbox_group(message.inbox_id), _event(message))
+        await events.asend_to_inbox(message.inbox_id, checked_event(message))
 
 
 def schedule_check(message_id: int) -> asyncio.Task | None:

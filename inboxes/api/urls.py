@@ -1,0 +1,25 @@
+from django.urls import path
+
+from . import schema  # noqa: F401 - registers the token scheme with drf-spectacular
+from . import views, wait
+
+app_name = "api"
+
+urlpatterns = [
+    path("inboxes/", views.InboxList.as_view(), name="inbox-list"),
+    path("inboxes/<int:inbox_id>/", views.InboxDetail.as_view(), name="inbox-detail"),
+    path(
+        "inboxes/<int:inbox_id>/reset-credentials/",
+        views.InboxResetCredentials.as_view(),
+        name="inbox-reset-credentials",
+    ),
+    path("inboxes/<int:inbox_id>/messages/", views.MessageList.as_view(), name="message-list"),
+    path("inboxes/<int:inbox_id>/messages/wait/", wait.wait_for_message, name="message-wait"),
+    path("inboxes/<int:inbox_id>/messages/<int:message_id>/", views.MessageDetail.as_view(), name="message-detail"),
+    path("inboxes/<int:inbox_id>/messages/<int:message_id>/raw/", views.MessageRaw.as_view(), name="message-raw"),
+    path(
+        "inboxes/<int:inbox_id>/messages/<int:message_id>/attachments/<int:index>/",
+        views.MessageAttachment.as_view(),
+        name="message-attachment",
+    ),
+]

@@ -1,0 +1,150 @@
+"""API views: one per resource and action. The waiting endpoint lives in `wait.py`.
+
+Every view reaches inboxes through `_get_inbox_for_user`, which applies the
+token's reach (its user's teams, or its one inbox) and answers 404 outside it.
+"""
+
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, status
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from inboxes import message_parts
+from inboxes.models import Message
+
+from .filters import MessageFilters
+from .permissions import _get_inbox_for_user, can_manage, inboxes_for
+from .serializers import CredentialsSerializer, InboxSerializer, MessageDetailSerializer, MessageSummarySerializer
+
+FILTER_PARAMETERS = [
+    OpenApiParameter("to", str, description="Recipient (envelope, To or Cc) contains this, case-insensitive."),
+    OpenApiParameter("from", str, description="Sender (envelope or From) contains this, case-insensitive."),
+    OpenApiParameter("subject", str, description="Subject contains this, case-insensitive."),
+    OpenApiParameter("text", str, description="The text body contains this, case-insensitive."),
+    OpenApiParameter("received_after", OpenApiTypes.DATETIME, description="Only messages received later."),
+    OpenApiParameter("after_seq", int, description="Only messages with a higher inbox sequence number."),
+    OpenApiParameter("after", int, description="Only messages received after the message with this id."),
+]
+
+
+def _download(content: bytes, content_type: str, filename: str) -> HttpResponse:
+    """A download that a browser never renders in Maildog's origin."""
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "sandbox"
+    return response
+
+
+def _safe_filename(name: str, fallback: str) -> str:
+    cleaned = "".join(c for c in name if c.isprintable() and c not in '"\\/').strip()
+    return cleaned or fallback
+
+
+class MessagePagination(LimitOffsetPagination):
+    default_limit = 50
+    max_limit = 500
+
+
+class InboxList(generics.ListAPIView):
+    """The inboxes the token reaches (its one inbox for an inbox-scoped token)."""
+
+    serializer_class = InboxSerializer
+
+    def get_queryset(self):
+        return inboxes_for(self.request.user, self.request.auth).order_by("team__name", "name", "pk")
+
+    def get_serializer_context(self):
+        return {**super().get_serializer_context(), "token": self.request.auth}
+
+
+class InboxDetail(APIView):
+    @extend_schema(responses=InboxSerializer)
+    def get(self, request, inbox_id):
+        """One inbox, with its SMTP settings (not for inbox-scoped tokens) and `last_seq`."""
+        inbox = _get_inbox_for_user(request, inbox_id)
+        return Response(InboxSerializer(inbox, context={"request": request, "token": request.auth}).data)
+
+
+class InboxResetCredentials(APIView):
+    @extend_schema(request=None, responses=CredentialsSerializer)
+    def post(self, request, inbox_id):
+        """New SMTP username and password for the inbox; the old ones stop working at once.
+
+        Team owners and admins only.
+        """
+        inbox = _get_inbox_for_user(request, inbox_id)
+        if not can_manage(request.user, inbox):
+            raise PermissionDenied("Only the team's owners and admins can reset credentials.")
+        inbox.reset_credentials()
+        return Response({"username": inbox.smtp_username, "password": inbox.smtp_password})
+
+
+class MessageList(generics.ListAPIView):
+    """An inbox's messages, newest first, with optional search filters (all must match)."""
+
+    serializer_class = MessageSummarySerializer
+    pagination_class = MessagePagination
+
+    def get_queryset(self):
+        inbox = _get_inbox_for_user(self.request, self.kwargs["inbox_id"])
+        filters = MessageFilters.from_query(self.request.query_params)
+        return filters.apply(Message.objects.filter(inbox=inbox)).newest_first()
+
+    @extend_schema(parameters=FILTER_PARAMETERS)
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(operation_id="inboxes_messages_clear", request=None, responses={200: OpenApiTypes.OBJECT})
+    def delete(self, request, inbox_id):
+        """Delete every message of the inbox (clear it). Answers with the number deleted."""
+        inbox = _get_inbox_for_user(request, inbox_id)
+        _, per_model = Message.objects.filter(inbox=inbox).delete()
+        return Response({"deleted": per_model.get(Message._meta.label, 0)})
+
+
+class MessageDetail(APIView):
+    def _get_message(self, request, inbox_id, message_id, *, with_raw=True):
+        inbox = _get_inbox_for_user(request, inbox_id)
+        messages = Message.objects.defer(None) if with_raw else Message.objects.all()
+        return get_object_or_404(messages, inbox=inbox, pk=message_id)
+
+    @extend_schema(responses=MessageDetailSerializer)
+    def get(self, request, inbox_id, message_id):
+        """The whole message: headers, text, HTML, MIME parts, attachments, links, authentication results."""
+        message = self._get_message(request, inbox_id, message_id)
+        return Response(MessageDetailSerializer(message, context={"request": request}).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, inbox_id, message_id):
+        """Delete the message."""
+        self._get_message(request, inbox_id, message_id, with_raw=False).delete()
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MessageRaw(APIView):
+    @extend_schema(responses={(200, "message/rfc822"): OpenApiTypes.BINARY})
+    def get(self, request, inbox_id, message_id):
+        """The raw source, byte for byte as received (an .eml file)."""
+        inbox = _get_inbox_for_user(request, inbox_id)
+        message = get_object_or_404(Message.objects.defer(None), inbox=inbox, pk=message_id)
+        return _download(bytes(message.raw), "message/rfc822", f"message-{message.pk}.eml")
+
+
+class MessageAttachment(APIView):
+    @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
+    def get(self, request, inbox_id, message_id, index):
+        """One attachment's decoded content; `index` as listed in the message's `attachments`."""
+        inbox = _get_inbox_for_user(request, inbox_id)
+        message = get_object_or_404(Message.objects.defer(None), inbox=inbox, pk=message_id)
+        found = message_parts.attachment(bytes(message.raw), index)
+        if found is None:
+            return Response({"detail": "No such attachment."}, status=status.HTTP_404_NOT_FOUND)
+        attachment, content = found
+        filename = _safe_filename(attachment.filename, f"attachment-{index}")
+        return _download(content, attachment.content_type, filename)

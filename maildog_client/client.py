@@ -1,0 +1,174 @@
+"""HTTP access to Maildog's API with `urllib` (no third-party packages)."""
+
+import json
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+
+from .message import Message
+
+# The server waits at most this long per request; longer waits take several.
+SERVER_MAX_WAIT = 120.0
+# Room for the server's answer after its own timeout.
+HTTP_MARGIN = 15.0
+
+
+class MaildogError(Exception):
+    """The API answered with an error status."""
+
+    def __init__(self, status: int, detail, url: str):
+        self.status = status
+        self.detail = detail
+        super().__init__(f"{status} from {url}: {detail}")
+
+
+class MaildogTimeout(AssertionError):
+    """No matching message arrived in time (an assertion failure in a test)."""
+
+
+class MaildogClient:
+    """Maildog's API at `base_url`, with an API token (from the API tokens page)."""
+
+    def __init__(self, base_url: str, token: str, *, timeout: float = 30.0):
+        self.base_url = base_url.rstrip("/")
+        self.token = token
+        self.timeout = timeout
+
+    # -- HTTP --------------------------------------------------------------
+
+    def _url(self, path: str, params: dict | None = None) -> str:
+        url = f"{self.base_url}/api/v1/{path.lstrip('/')}"
+        query = {name: value for name, value in (params or {}).items() if value is not None}
+        return f"{url}?{urllib.parse.urlencode(query)}" if query else url
+
+    def _request(self, method: str, url: str, *, timeout: float | None = None):
+        request = urllib.request.Request(
+            url,
+            method=method,
+            headers={"Authorization": f"Bearer {self.token}", "Accept": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=timeout or self.timeout) as response:
+                return response.status, response.headers.get("Content-Type", ""), response.read()
+        except urllib.error.HTTPError as error:
+            body = error.read()
+            try:
+                detail = json.loads(body)
+            except ValueError:
+                detail = body.decode("utf-8", "replace")
+            return error.code, "", detail
+
+    def _json(self, method: str, path: str, params: dict | None = None, ok=(200,)):
+        url = self._url(path, params)
+        status, _, body = self._request(method, url)
+        if status not in ok:
+            raise MaildogError(status, body, url)
+        return json.loads(body) if body else None
+
+    def _bytes(self, path: str) -> bytes:
+        url = self._url(path)
+        status, _, body = self._request("GET", url)
+        if status != 200:
+            raise MaildogError(status, body, url)
+        return body
+
+    # -- inboxes -----------------------------------------------------------
+
+    def inboxes(self) -> list[dict]:
+        return self._json("GET", "inboxes/")
+
+    def inbox(self, inbox_id: int) -> dict:
+        return self._json("GET", f"inboxes/{inbox_id}/")
+
+    def reset_credentials(self, inbox_id: int) -> dict:
+        """New SMTP username and password for the inbox (team owners and admins)."""
+        return self._json("POST", f"inboxes/{inbox_id}/reset-credentials/")
+
+    # -- messages ----------------------------------------------------------
+
+    @staticmethod
+    def _filters(to=None, sender=None, subject=None, text=None, received_after=None, after_seq=None, after=None):
+        return {
+            "to": to,
+            "from": sender,
+            "subject": subject,
+            "text": text,
+            "received_after": received_after.isoformat() if hasattr(received_after, "isoformat") else received_after,
+            "after_seq": after_seq,
+            "after": after,
+        }
+
+    def messages(self, inbox_id: int, *, limit: int = 50, **filters) -> list[Message]:
+        """Summaries of the newest `limit` messages matching the filters (all must match).
+
+        Filters: `to`, `sender`, `subject`, `text` (substrings, any case),
+        `received_after` (datetime or ISO string), `after_seq`, `after` (message id).
+        """
+        params = {**self._filters(**filters), "limit": limit}
+        page = self._json("GET", f"inboxes/{inbox_id}/messages/", params)
+        return [Message(item, self) for item in page["results"]]
+
+    def message(self, inbox_id: int, message_id: int) -> Message:
+        return Message(self._json("GET", f"inboxes/{inbox_id}/messages/{message_id}/"), self)
+
+    def wait_for_message(self, inbox_id: int, *, timeout: float = 30.0, **filters) -> Message:
+        """The earliest message matching the filters, waiting for it to arrive if needed.
+
+        The server holds the request until a matching message is stored (it does
+        not poll). Pass `after_seq` (the inbox's `last_seq` before the test acted)
+        to wait only for new mail. Raises MaildogTimeout after `timeout` seconds.
+        """
+        deadline = time.monotonic() + timeout
+        params = self._filters(**filters)
+        while True:
+            remaining = max(0.0, deadline - time.monotonic())
+            wait = min(remaining, SERVER_MAX_WAIT)
+            url = self._url(f"inboxes/{inbox_id}/messages/wait/", {**params, "timeout": f"{wait:.3f}"})
+            status, _, body = self._request("GET", url, timeout=wait + HTTP_MARGIN)
+            if status == 200:
+                return Message(json.loads(body), self)
+            if status != 408:
+                raise MaildogError(status, body, url)
+            if time.monotonic() >= deadline:
+                wanted = {name: value for name, value in filters.items() if value is not None}
+                raise MaildogTimeout(f"No message matching {wanted} arrived in inbox {inbox_id} within {timeout:g} s.")
+
+    def raw(self, inbox_id: int, message_id: int) -> bytes:
+        return self._bytes(f"inboxes/{inbox_id}/messages/{message_id}/raw/")
+
+    def attachment(self, inbox_id: int, message_id: int, index: int) -> bytes:
+        return self._bytes(f"inboxes/{inbox_id}/messages/{message_id}/attachments/{index}/")
+
+    def delete(self, inbox_id: int, message_id: int) -> None:
+        self._json("DELETE", f"inboxes/{inbox_id}/messages/{message_id}/", ok=(204,))
+
+    def clear(self, inbox_id: int) -> int:
+        """Delete all of the inbox's messages; returns how many there were."""
+        return self._json("DELETE", f"inboxes/{inbox_id}/messages/")["deleted"]
+
+    def watch(self, inbox_id: int) -> "InboxWatch":
+        """The inbox from now on: waits see only messages that arrive after this call."""
+        return InboxWatch(self, inbox_id, self.inbox(inbox_id)["last_seq"])
+
+
+class InboxWatch:
+    """One inbox seen from a point in time (what the `maildog` pytest fixture gives a test)."""
+
+    def __init__(self, client: MaildogClient, inbox_id: int, after_seq: int):
+        self.client = client
+        self.inbox_id = inbox_id
+        self.after_seq = after_seq
+
+    def wait_for_message(self, *, timeout: float = 30.0, **filters) -> Message:
+        """The next message matching the filters that arrived after the watch began."""
+        filters.setdefault("after_seq", self.after_seq)
+        return self.client.wait_for_message(self.inbox_id, timeout=timeout, **filters)
+
+    def messages(self, **filters) -> list[Message]:
+        """Messages that arrived since the watch began, newest first."""
+        filters.setdefault("after_seq", self.after_seq)
+        return self.client.messages(self.inbox_id, **filters)
+
+    def clear(self) -> int:
+        return self.client.clear(self.inbox_id)

@@ -1,0 +1,45 @@
+"""The API describes itself: an OpenAPI schema and Swagger UI served with Maildog's own assets."""
+
+import pytest
+from django.core.cache import cache
+from django.test import Client
+
+
+@pytest.fixture(autouse=True)
+def fresh_rate_limits():
+    cache.clear()
+
+
+def test_schema_lists_every_endpoint_and_the_token_scheme(db):
+    response = Client().get("/api/v1/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    assert response.status_code == 200
+    schema = response.json()
+    assert set(schema["paths"]) == {
+        "/api/v1/inboxes/",
+        "/api/v1/inboxes/{inbox_id}/",
+        "/api/v1/inboxes/{inbox_id}/reset-credentials/",
+        "/api/v1/inboxes/{inbox_id}/messages/",
+        "/api/v1/inboxes/{inbox_id}/messages/wait/",
+        "/api/v1/inboxes/{inbox_id}/messages/{message_id}/",
+        "/api/v1/inboxes/{inbox_id}/messages/{message_id}/raw/",
+        "/api/v1/inboxes/{inbox_id}/messages/{message_id}/attachments/{index}/",
+    }
+    assert schema["components"]["securitySchemes"]["apiToken"]["scheme"] == "bearer"
+    wait = schema["paths"]["/api/v1/inboxes/{inbox_id}/messages/wait/"]["get"]
+    assert {"to", "subject", "after_seq", "timeout"} <= {p["name"] for p in wait["parameters"]}
+    assert set(wait["responses"]) >= {"200", "408"}
+    assert "MessageDetail" in schema["components"]["schemas"]
+    listing = schema["paths"]["/api/v1/inboxes/{inbox_id}/messages/"]["get"]
+    assert {"to", "from", "subject", "text", "received_after"} <= {p["name"] for p in listing["parameters"]}
+
+
+def test_docs_page_uses_local_assets(db, settings):
+    # Tests do not run collectstatic; the manifest storage of production needs it.
+    settings.STORAGES = {**settings.STORAGES, "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+    response = Client().get("/api/v1/docs/")
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js" in page
+    assert "cdn" not in page.lower()
+    assert "/api/v1/schema/" in page
