@@ -164,3 +164,16 @@ async def test_checks_left_unfinished_are_resumed_at_the_next_start(transactiona
     assert len(verdicts) == 3 and all(verdicts)
     assert await resume_checks() == 0
     await close_check_queue(timeout=5)
+
+
+def test_partial_pct_is_mentioned_in_the_headline(inbox, loopback_dns):
+    loopback_dns.add_txt("_dmarc.half.test", "v=DMARC1; p=reject; pct=50")
+    message = store(inbox, message_bytes("a@half.test"), mail_from="a@half.test")
+
+    check_message(message.pk)
+
+    message.refresh_from_db()
+    assert message.auth_results["dmarc"]["pct"] == 50
+    assert message.auth_results["headline"].endswith(
+        "receivers would reject it (pct=50: for that share of failing mail; the rest one step milder)."
+    )
