@@ -274,3 +274,8 @@ def smtp_backend(smtp_server, inbox):
         use_tls=True,
         timeout=10,
     )
+
+
+# The maildog pytest plugin (fixtures `maildog`, `maildog_client`, `maildog_config`),
+# as users get it from its entry point once Maildog is installed.
+pytest_plugins = ["maildog_client.pytest_plugin"]

@@ -136,7 +136,6 @@ def test_full_message_sent_through_django(api, smtp_server, inbox, wire_recorder
     ]
     assert body["session"]["tls_version"] in ("TLSv1.2", "TLSv1.3")
     assert body["session"]["auth_username"] == inbox.smtp_username
-    assert body["authentication"] is None
     assert body["errors"] == []
 
     raw = api.get(body["raw_url"])

@@ -24,7 +24,7 @@ from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import connection
 
 from maildog_client import MaildogClient, MaildogError, MaildogTimeout
-from maildog_client.pytest_plugin import MaildogConfig, maildog, maildog_client  # noqa: F401 - fixtures
+from maildog_client.pytest_plugin import MaildogConfig
 
 from .conftest import make_user
 
@@ -77,9 +77,22 @@ def live_maildog(django_db_setup, django_db_blocker, test_ca, tmp_path_factory):
         "PYTHONUNBUFFERED": "1",
     }
     process = subprocess.Popen(
-        [sys.executable, "manage.py", "serve", "--http-port", str(http_port),
-         "--smtp-bind", "127.0.0.1", "--smtp-ports", "0:starttls"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [
+            sys.executable,
+            "manage.py",
+            "serve",
+            "--http-port",
+            str(http_port),
+            "--smtp-bind",
+            "127.0.0.1",
+            "--smtp-ports",
+            "0:starttls",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     lines: queue.Queue = queue.Queue()
     threading.Thread(target=lambda: [lines.put(line) for line in process.stdout], daemon=True).start()
@@ -119,8 +132,13 @@ def maildog_config(live_maildog, key, inbox):
 
 def send(live_maildog, inbox, subject, body, to=("ann@example.com",), html=None):
     connection = get_connection(
-        "django.core.mail.backends.smtp.EmailBackend", host="localhost", port=live_maildog.smtp_port,
-        username=inbox.smtp_username, password=inbox.smtp_password, use_tls=True, timeout=10,
+        "django.core.mail.backends.smtp.EmailBackend",
+        host="localhost",
+        port=live_maildog.smtp_port,
+        username=inbox.smtp_username,
+        password=inbox.smtp_password,
+        use_tls=True,
+        timeout=10,
     )
     email = EmailMultiAlternatives(subject, body, "app@example.com", list(to), connection=connection)
     if html:
@@ -131,8 +149,13 @@ def send(live_maildog, inbox, subject, body, to=("ann@example.com",), html=None)
 def test_client_reads_waits_and_deletes(live_maildog, trust_test_ca, maildog_client, inbox, key):
     client = maildog_client
     send(live_maildog, inbox, "Welcome", "Hi!", to=["bob@example.com"])
-    send(live_maildog, inbox, "Your code", "Your sign-in code is 482913.",
-         html='<p>Code <b>482913</b>. <a href="https://app.example.com/verify?c=482913">Verify</a></p>')
+    send(
+        live_maildog,
+        inbox,
+        "Your code",
+        "Your sign-in code is 482913.",
+        html='<p>Code <b>482913</b>. <a href="https://app.example.com/verify?c=482913">Verify</a></p>',
+    )
 
     assert [item["id"] for item in client.inboxes()] == [inbox.pk]
     assert [m.subject for m in client.messages(inbox.pk)] == ["Your code", "Welcome"]
@@ -198,9 +221,6 @@ def app_sends_through_maildog(settings, live_maildog, inbox, trust_test_ca):
     settings.EMAIL_USE_TLS = True
     settings.EMAIL_HOST_USER = inbox.smtp_username
     settings.EMAIL_HOST_PASSWORD = inbox.smtp_password
-    # The pages extend the admin's templates; their static files are not collected in tests.
-    settings.STORAGES = {**settings.STORAGES, "staticfiles": {
-        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
 
 
 @pytest.mark.urls("tests.password_reset_urls")
@@ -227,8 +247,9 @@ def test_password_reset_example(client, app_sends_through_maildog, maildog):
 
 def test_plugin_runs_in_a_test_suite_without_django(live_maildog, trust_test_ca, key, inbox, tmp_path):
     """A user's suite with nothing but the plugin: fixtures configured from MAILDOG_* variables."""
-    (tmp_path / "test_signup.py").write_text(textwrap.dedent(
-        """
+    (tmp_path / "test_signup.py").write_text(
+        textwrap.dedent(
+            """
         import os, smtplib, sys
         from email.message import EmailMessage
 
@@ -245,25 +266,38 @@ def test_plugin_runs_in_a_test_suite_without_django(live_maildog, trust_test_ca,
             assert message.code() == "5521"
             assert "django" not in sys.modules
         """
-    ))
-    env = {
-        name: value for name, value in os.environ.items()
-        if not name.startswith(("DJANGO_", "PYTEST_"))
-    }
-    env.update({
-        "PYTHONPATH": str(ROOT),
-        "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
-        "MAILDOG_URL": live_maildog.url,
-        "MAILDOG_TOKEN": key,
-        "MAILDOG_INBOX_ID": str(inbox.pk),
-        "SMTP_PORT": str(live_maildog.smtp_port),
-        "SMTP_USER": inbox.smtp_username,
-        "SMTP_PASSWORD": inbox.smtp_password,
-    })
+        )
+    )
+    env = {name: value for name, value in os.environ.items() if not name.startswith(("DJANGO_", "PYTEST_"))}
+    env.update(
+        {
+            "PYTHONPATH": str(ROOT),
+            "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
+            "MAILDOG_URL": live_maildog.url,
+            "MAILDOG_TOKEN": key,
+            "MAILDOG_INBOX_ID": str(inbox.pk),
+            "SMTP_PORT": str(live_maildog.smtp_port),
+            "SMTP_USER": inbox.smtp_username,
+            "SMTP_PASSWORD": inbox.smtp_password,
+        }
+    )
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "maildog_client.pytest_plugin", "-q", "-p", "no:cacheprovider",
-         "test_signup.py"],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "maildog_client.pytest_plugin",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "test_signup.py",
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "1 passed" in result.stdout
@@ -276,7 +310,11 @@ def test_plugin_reports_missing_configuration(tmp_path):
     env.update({"PYTHONPATH": str(ROOT), "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"})
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "maildog_client.pytest_plugin", "-q", "-p", "no:cacheprovider"],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode != 0
     assert "MAILDOG_URL and MAILDOG_TOKEN" in result.stdout + result.stderr
