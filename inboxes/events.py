@@ -37,6 +37,12 @@ def send_to_inbox(inbox_id: int, event: dict) -> None:
         async_to_sync(layer.group_send)(inbox_group(inbox_id), event)
 
 
+async def asend_to_inbox(inbox_id: int, event: dict) -> None:
+    layer = get_channel_layer()
+    if layer is not None:
+        await layer.group_send(inbox_group(inbox_id), event)
+
+
 def new_message_event(message) -> dict:
     return {"type": "message.new", "message": message_summary(message)}
 
@@ -47,6 +53,4 @@ def message_received(message) -> None:
 
 async def amessage_received(message) -> None:
     """Announce a committed message from async code (the SMTP handler)."""
-    layer = get_channel_layer()
-    if layer is not None:
-        await layer.group_send(inbox_group(message.inbox_id), new_message_event(message))
+    await asend_to_inbox(message.inbox_id, new_message_event(message))

@@ -76,6 +76,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: load balancers probe /health/ by IP over plain HTTP (see health.py).
+    "maildog_site.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -229,11 +231,18 @@ MAILDOG_DNS_TIMEOUT = float(os.environ.get("MAILDOG_DNS_TIMEOUT", "5"))
 # SPF/DKIM/DMARC checks on every captured message (after the 250, in the background).
 MAILDOG_AUTH_CHECKS = envbool("MAILDOG_AUTH_CHECKS", "1")
 
+# One line per record: "text" (key=value) or "json" for log pipelines.
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "text").strip().lower()
+if LOG_FORMAT not in ("text", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be 'text' or 'json', not {LOG_FORMAT!r}.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "text": {"()": "maildog_site.logs.KeyValueFormatter"},
+        "json": {"()": "maildog_site.logs.JSONFormatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {
         # aiosmtpd logs every command at INFO; Maildog logs one line per session.
@@ -278,3 +287,27 @@ SPECTACULAR_SETTINGS = {
         "inboxes.api.schema.add_wait_endpoint",
     ],
 }
+
+# --- Production: HTTPS, cookies, proxies, health, retention ------------------
+# Secure by default with DEBUG off; each can be relaxed by its variable.
+# Behind a TLS-terminating proxy or platform router, set MAILDOG_BEHIND_PROXY=1
+# so Django trusts its X-Forwarded-Proto (only ever behind a proxy that sets it).
+MAILDOG_BEHIND_PROXY = envbool("MAILDOG_BEHIND_PROXY")
+if MAILDOG_BEHIND_PROXY:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+USE_X_FORWARDED_HOST = envbool("USE_X_FORWARDED_HOST")
+SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", "0" if DEBUG else "1")
+SESSION_COOKIE_SECURE = envbool("SESSION_COOKIE_SECURE", "0" if DEBUG else "1")
+CSRF_COOKIE_SECURE = envbool("CSRF_COOKIE_SECURE", "0" if DEBUG else "1")
+SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 0 if DEBUG else 31_536_000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("SECURE_HSTS_INCLUDE_SUBDOMAINS", "0" if DEBUG else "1")
+# Preloading is a promise to browsers vendors; opt in explicitly.
+SECURE_HSTS_PRELOAD = envbool("SECURE_HSTS_PRELOAD")
+
+# The SMTP process answers GET /health on this port when it is set (0: off).
+MAILDOG_SMTP_HEALTH_PORT = envint("MAILDOG_SMTP_HEALTH_PORT", 0)
+MAILDOG_SMTP_HEALTH_BIND = os.environ.get("MAILDOG_SMTP_HEALTH_BIND", MAILDOG_SMTP_BIND)
+
+# Messages older than this many days are removed by `manage.py purgemessages`
+# (0: keep until the inbox's cap pushes them out).
+MAILDOG_MAX_MESSAGE_AGE_DAYS = envint("MAILDOG_MAX_MESSAGE_AGE_DAYS", 0)

@@ -17,6 +17,7 @@ from inboxes import events
 from inboxes.authchecks.service import schedule_check
 from inboxes.credentials import find_inbox_id
 from inboxes.ingest import Incoming, SessionFacts
+from maildog_site.logs import log_event
 
 from .batching import BatchWriter, close_stale_connection
 from .throttle import AuthThrottle
@@ -54,6 +55,7 @@ class MaildogSMTP(SMTP):
         self.client = ""
         self.inbox_id = None
         self.stored: list[int] = []
+        self.refusals: list[str] = []  # 4xx/5xx reply codes, for the session log
         super().__init__(handler, **kwargs)
         self.command_size_limit = 1024
 
@@ -75,6 +77,18 @@ class MaildogSMTP(SMTP):
     def connection_lost(self, error):
         self.event_handler.session_closed(self)
         super().connection_lost(error)
+
+    async def push(self, status):
+        if status[:1] in ("4", "5", b"4", b"5"):
+            self.refusals.append(str(status[:3], "ascii") if isinstance(status, bytes) else status[:3])
+        await super().push(status)
+
+    @property
+    def outcome(self) -> str:
+        """stored, partial (some stored, some refused), refused, or no_message."""
+        if self.stored:
+            return "partial" if self.refusals else "stored"
+        return "refused" if self.refusals else "no_message"
 
     # aiosmtpd decodes AUTH PLAIN/LOGIN and then calls the synchronous
     # `_authenticate`, where the ORM cannot run. Hand the credentials back
@@ -124,6 +138,7 @@ class MaildogHandler:
             or self.sessions_per_client[client] > settings.MAILDOG_MAX_SESSIONS_PER_CLIENT
         ):
             # Said before the banner is read: the client sees 421 and retries later.
+            server.refusals.append("421")
             server.transport.write(b"421 4.7.0 Too many connections, try again later\r\n")
             server.transport.close()
 
@@ -140,14 +155,17 @@ class MaildogHandler:
             self.sessions_per_client.pop(client, None)
         if not self.sessions:
             self.idle.set()
-        log.info(
-            "smtp session client=%s helo=%s auth_user=%s inbox=%s messages=%s duration_ms=%d",
-            client,
-            session.host_name or "-",
-            _auth_username(session) or "-",
-            server.inbox_id or "-",
-            ",".join(map(str, server.stored)) or "-",
-            (time.monotonic() - started) * 1000,
+        # Facts only: never message content or passwords.
+        log_event(
+            log, "smtp_session",
+            client=client,
+            helo=session.host_name or "",
+            auth_user=_auth_username(session),
+            inbox=server.inbox_id,
+            outcome=server.outcome,
+            messages=server.stored,
+            refusals=server.refusals,
+            duration_ms=round((time.monotonic() - started) * 1000),
         )
 
     # --- AUTH -------------------------------------------------------------

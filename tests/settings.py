@@ -8,6 +8,11 @@ import os
 
 os.environ.setdefault("SECRET_KEY", "tests-only-secret-key-not-for-production")
 os.environ.setdefault("ALLOWED_HOSTS", "localhost,127.0.0.1,testserver")
+# The test servers speak plain HTTP, as a development server does; production
+# terminates TLS in front of Maildog and keeps these at their secure defaults.
+os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
+os.environ.setdefault("SESSION_COOKIE_SECURE", "0")
+os.environ.setdefault("CSRF_COOKIE_SECURE", "0")
 os.environ.setdefault("MAILDOG_DATA_DIR", os.path.join(os.path.dirname(__file__), "..", "data", "tests"))
 os.environ.setdefault("STATIC_ROOT", os.path.join(os.environ["MAILDOG_DATA_DIR"], "static"))
 

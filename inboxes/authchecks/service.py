@@ -40,10 +40,15 @@ def run_checks(raw: bytes, *, client_ip, mail_from: str, helo: str, from_header:
     return results.summarize(dkim_results, spf_result, dmarc_result)
 
 
-def check_message(message_id: int, *, fresh: bool = False) -> Message | None:
+def checked_event(message) -> dict:
+    return {"type": "message.checked", "message_id": message.pk, "verdict": message.auth_verdict}
+
+
+def check_message(message_id: int, *, fresh: bool = False, notify: bool = True) -> Message | None:
     """Check a stored message, save the results on it and push `message.checked` after commit.
 
     `fresh` forgets cached DNS answers first (a re-run after fixing a record).
+    `notify=False` leaves the event to the caller (the event loop sends it itself).
     Returns None when the message no longer exists (deleted, or pushed out by
     the inbox's cap).
     """
@@ -68,18 +73,21 @@ def check_message(message_id: int, *, fresh: bool = False) -> Message | None:
         auth_verdict=message.auth_verdict,
         auth_checked_at=message.auth_checked_at,
     )
-    event = {"type": "message.checked", "message_id": message.pk, "verdict": message.auth_verdict}
-    transaction.on_commit(lambda: events.send_to_inbox(message.inbox_id, event), robust=True)
+    if notify:
+        event = checked_event(message)
+        transaction.on_commit(lambda: events.send_to_inbox(message.inbox_id, event), robust=True)
     return message
 
 
-def _check_in_thread(message_id: int) -> None:
+def _check_in_thread(message_id: int) -> Message | None:
     # Checks run on any thread of the loop's executor: each opens its own
     # connection and closes it afterwards, so no idle pool thread keeps one.
     if not connection.in_atomic_block:
         close_old_connections()
     try:
-        check_message(message_id)
+        # The event is sent from the loop: a thread blocking on the loop could
+        # hang forever if the loop stops (shutdown) while it waits.
+        return check_message(message_id, notify=False)
     finally:
         if not connection.in_atomic_block:
             connection.close()
@@ -92,10 +100,13 @@ async def _run(message_id: int) -> None:
         try:
             # Not thread_sensitive: a slow DNS answer must not hold up the
             # thread that stores the next message.
-            await sync_to_async(_check_in_thread, thread_sensitive=False)(message_id)
+            message = await sync_to_async(_check_in_thread, thread_sensitive=False)(message_id)
         except DatabaseError:
             # The message is stored either way; it stays "not checked" and can be re-run.
             log.exception("auth checks not saved message=%s", message_id)
+            return
+    if message is not None:
+        await events.asend_to_inbox(message.inbox_id, checked_event(message))
 
 
 def schedule_check(message_id: int) -> asyncio.Task | None:

@@ -5,6 +5,7 @@ import uvloop
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
+from smtpd.health import SMTPHealthServer
 from smtpd.server import build_service
 from smtpd.tls import tls_files
 
@@ -39,11 +40,19 @@ class Command(BaseCommand):
         service = build_service(bind=bind, ports=ports)
         await service.start()
         describe_listeners(service, self.stdout)
+        health = None
+        if settings.MAILDOG_SMTP_HEALTH_PORT:
+            health = SMTPHealthServer(service, settings.MAILDOG_SMTP_HEALTH_BIND, settings.MAILDOG_SMTP_HEALTH_PORT)
+            await health.start()
+            self.stdout.write(f"Health check on http://{health.bind}:{health.port}/health")
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
         await stop.wait()
         self.stdout.write(f"Shutting down: finishing sessions (up to {settings.MAILDOG_SHUTDOWN_GRACE}s)")
+        # The health check stays up while sessions finish, answering 503 (listeners closed).
         await service.stop(settings.MAILDOG_SHUTDOWN_GRACE)
+        if health is not None:
+            await health.stop()
         self.stdout.write("SMTP server stopped")
