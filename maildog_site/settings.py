@@ -272,7 +272,6 @@ REST_FRAMEWORK = {
     # Django's cache: per process with the default local-memory cache.
     "DEFAULT_THROTTLE_RATES": {"api": os.environ.get("MAILDOG_API_RATE", "600/minute")},
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Maildog API",
