@@ -106,11 +106,7 @@ class Message(models.Model):
     objects = MessageManager()
 
     class Meta:
-        indexes = [
-            models.Index(fields=["message_id"], name="message_message_id"),
-            # Unread counts for the sidebar, without reading every message of a large inbox.
-            models.Index(fields=["inbox"], condition=models.Q(is_read=False), name="message_unread"),
-        ]
+        indexes = [models.Index(fields=["message_id"], name="message_message_id")]
         constraints = [
             # Also the index behind an inbox's newest-first list.
             models.UniqueConstraint(fields=["inbox", "seq"], name="message_unique_inbox_seq"),
