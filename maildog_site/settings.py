@@ -140,7 +140,13 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": os.environ.get("MAILDOG_REDIS_PREFIX", "maildog")},
+            "CONFIG": {
+                # No socket read timeout: the layer blocks in BZPOPMIN between
+                # messages, and redis-py 8's default timeout would break every
+                # idle websocket after a few seconds.
+                "hosts": [{"address": REDIS_URL, "socket_timeout": None}],
+                "prefix": os.environ.get("MAILDOG_REDIS_PREFIX", "maildog"),
+            },
         }
     }
 else:
