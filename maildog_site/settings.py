@@ -142,9 +142,10 @@ if REDIS_URL:
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
-                # redis-py 8 times socket reads out after 5 s by default, which cuts the
-                # layer's 5 s blocking receive short and closes idle websockets (1011).
-                "hosts": [{"address": REDIS_URL, "socket_timeout": 30}],
+                # No socket read timeout: the layer blocks in BZPOPMIN between
+                # messages, and redis-py 8's default timeout would break every
+                # idle websocket after a few seconds.
+                "hosts": [{"address": REDIS_URL, "socket_timeout": None}],
                 "prefix": os.environ.get("MAILDOG_REDIS_PREFIX", "maildog"),
             },
         }
@@ -281,7 +282,6 @@ REST_FRAMEWORK = {
     # Django's cache: per process with the default local-memory cache.
     "DEFAULT_THROTTLE_RATES": {"api": os.environ.get("MAILDOG_API_RATE", "600/minute")},
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Maildog API",
