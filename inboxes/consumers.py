@@ -66,13 +66,22 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
             messages, truncated = await _messages_after(self.inbox_id, after)
             await self.send_json({"type": "caught_up", "messages": messages, "truncated": truncated})
 
+    async def _still_member(self) -> bool:
+        """Someone removed from the team while connected stops receiving at the next event."""
+        if await _is_member(self.scope["user"], self.inbox_id):
+            return True
+        await self.close(code=4403)
+        return False
+
     async def message_new(self, event):
-        await self.send_json({"type": "message.new", "message": event["message"]})
+        if await self._still_member():
+            await self.send_json({"type": "message.new", "message": event["message"]})
 
     async def message_checked(self, event):
         """Sent by the SPF/DKIM/DMARC checks once a message's verdict is stored."""
-        payload = {key: value for key, value in event.items() if key != "type"}
-        await self.send_json({"type": "message.checked", **payload})
+        if await self._still_member():
+            payload = {key: value for key, value in event.items() if key != "type"}
+            await self.send_json({"type": "message.checked", **payload})
 
 
 class UnreadConsumer(AsyncJsonWebsocketConsumer):
