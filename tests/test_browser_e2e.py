@@ -75,7 +75,7 @@ class LiveMaildog:
 
 
 @pytest.fixture(scope="module")
-def live_maildog(django_db_setup, django_db_blocker, tmp_path_factory):
+def live_maildog(django_db_setup, django_db_blocker, tmp_path_factory, loopback_dns_server):
     """`manage.py serve` in a subprocess, on free ports, using the test database."""
     live = LiveMaildog(free_port(), free_port(), free_port())
     env = {
@@ -96,6 +96,9 @@ def live_maildog(django_db_setup, django_db_blocker, tmp_path_factory):
         "EMAIL_HOST_PASSWORD": SYSTEM_PASSWORD,
         "SSL_CERT_FILE": str(settings.DATA_DIR / "tls" / "maildog-ca.pem"),
         "PYTHONUNBUFFERED": "1",
+        # The SPF/DKIM/DMARC checks resolve through the tests' loopback DNS server.
+        "MAILDOG_DNS_NAMESERVERS": loopback_dns_server.nameserver,
+        "MAILDOG_DNS_TIMEOUT": "30",
     }
     log_path = tmp_path_factory.mktemp("serve") / "serve.log"
     with open(log_path, "wb") as log:
