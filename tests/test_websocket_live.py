@@ -139,11 +139,13 @@ async def test_unread_socket_refuses_anonymous():
     assert not connected and code == 4401
 
 
-async def test_removed_member_stops_receiving(inbox, member):
+async def test_removed_member_stops_receiving(inbox, member, monkeypatch):
     from channels.layers import get_channel_layer
 
     from accounts.models import Membership
+    from inboxes import consumers
 
+    monkeypatch.setattr(consumers, "MEMBERSHIP_RECHECK", 0)
     comm, connected, _ = await connect_as(f"/ws/inboxes/{inbox.pk}/", member)
     assert connected
     await Membership.objects.filter(user=member).adelete()
