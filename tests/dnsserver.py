@@ -26,7 +26,13 @@ class ZoneResolver(BaseResolver):
     def __init__(self):
         self.records: dict[str, list[RR]] = {}
         self.queries: list[tuple[str, str]] = []
+        self.gates: dict[str, threading.Event] = {}
         self.lock = threading.Lock()
+
+    def hold(self, name: str) -> threading.Event:
+        """Answers for `name` wait until the returned event is set (a slow nameserver)."""
+        gate = self.gates[_name(name)] = threading.Event()
+        return gate
 
     def add(self, name: str, rtype: str, rdata) -> None:
         with self.lock:
@@ -38,6 +44,9 @@ class ZoneResolver(BaseResolver):
         with self.lock:
             self.records.clear()
             self.queries.clear()
+            for gate in self.gates.values():
+                gate.set()
+            self.gates.clear()
 
     def resolve(self, request, handler):
         reply = request.reply()
@@ -46,6 +55,9 @@ class ZoneResolver(BaseResolver):
         with self.lock:
             self.queries.append((qname.rstrip("."), qtype))
             records = list(self.records.get(qname, []))
+            gate = self.gates.get(qname)
+        if gate is not None:
+            gate.wait(60)
         if not records:
             reply.header.rcode = RCODE.NXDOMAIN
         for record in records:
@@ -63,7 +75,8 @@ class LoopbackDNS:
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
             probe.bind(("127.0.0.1", 0))
             self.port = probe.getsockname()[1]
-        self.server = DNSServer(self.zone, address="127.0.0.1", port=self.port, logger=DNSLogger("-request,-reply,-truncated"))
+        quiet = DNSLogger("-request,-reply,-truncated")
+        self.server = DNSServer(self.zone, address="127.0.0.1", port=self.port, logger=quiet)
 
     @property
     def nameserver(self) -> str:

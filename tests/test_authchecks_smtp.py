@@ -1,31 +1,15 @@
 """End to end: Django's SMTP backend, a DKIM-signing step, Maildog's listener, the stored verdict."""
 
+import asyncio
 import time
 
-import dkim
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
 from django.core.mail import EmailMessage
-from django.core.mail.backends.smtp import EmailBackend
 
+from inboxes.events import inbox_group
 from inboxes.models import Message
-
-
-class DKIMSigningBackend(EmailBackend):
-    """Django's SMTP backend with the DKIM signing an MTA would add (test code)."""
-
-    def __init__(self, *args, dkim_key, dkim_domain, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.dkim_key = dkim_key
-        self.dkim_domain = dkim_domain
-
-    def _send(self, email_message):
-        raw = email_message.message().as_bytes(linesep="\r\n")
-        signature = dkim.sign(
-            raw, self.dkim_key.selector.encode(), self.dkim_domain.encode(), self.dkim_key.private,
-            include_headers=[b"from", b"to", b"subject", b"date", b"message-id"],
-            signature_algorithm=self.dkim_key.algorithm,
-        )
-        self.connection.sendmail(email_message.from_email, email_message.recipients(), signature + raw)
-        return True
+from tests.authzones import DKIMSigningBackend
 
 
 def backend(smtp_server, inbox, key, domain):
@@ -92,3 +76,21 @@ def test_dns_down_still_stores_and_says_temperror(smtp_server, inbox, auth_zones
     message = checked_message(inbox)
     assert message.subject == "Your receipt"
     assert message.auth_verdict == "temperror"
+
+
+def test_verdict_is_pushed_to_the_inbox_group(smtp_server, inbox, auth_zones):
+    layer = get_channel_layer()
+    channel = async_to_sync(layer.new_channel)()
+    async_to_sync(layer.group_add)(inbox_group(inbox.pk), channel)
+
+    send(backend(smtp_server, inbox, auth_zones["rsa"], "shop.test"), "orders@shop.test")
+    message = checked_message(inbox)
+
+    async def next_event(kind):
+        while True:
+            event = await asyncio.wait_for(layer.receive(channel), 5)
+            if event["type"] == kind:
+                return event
+
+    event = async_to_sync(next_event)("message.checked")
+    assert event == {"type": "message.checked", "message_id": message.pk, "verdict": "pass"}

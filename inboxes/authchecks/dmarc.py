@@ -135,7 +135,8 @@ def check_dmarc(from_header: str, dkim_results: list[dict], spf_result: dict, re
 
     if aligned_pass:
         passed = aligned_pass[0]
-        result.update(result="pass", reason=f"{passed['kind'].upper()} passed for {passed['domain']}, aligned with From")
+        reason = f"{passed['kind'].upper()} passed for {passed['domain']}, aligned with From"
+        result.update(result="pass", reason=reason)
         return result
     if any(i["result"] == "temperror" for i in identifiers):
         result.update(result="temperror", reason="SPF or DKIM could not be evaluated (DNS error)")

@@ -36,6 +36,11 @@ def _property(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+def _comment(text: str) -> str:
+    # A header comment: parentheses inside must balance, so brackets replace them.
+    return "(" + " ".join(text.replace("(", "[").replace(")", "]").split()) + ")"
+
+
 def authentication_results(dkim: list[dict], spf: dict, dmarc: dict) -> str:
     """The Authentication-Results header a receiver would add (RFC 8601), folded."""
     parts = []
@@ -44,7 +49,7 @@ def authentication_results(dkim: list[dict], spf: dict, dmarc: dict) -> str:
     for sig in dkim:
         part = f"dkim={sig['result']}"
         if sig["reason"] and sig["result"] != "pass":
-            part += f" ({sig['reason']})"
+            part += " " + _comment(sig["reason"])
         if sig["domain"]:
             part += f" header.d={_property(sig['domain'])}"
         if sig["selector"]:
@@ -56,7 +61,7 @@ def authentication_results(dkim: list[dict], spf: dict, dmarc: dict) -> str:
         parts.append(part)
     spf_part = f"spf={spf['result']}"
     if spf.get("client_ip"):
-        spf_part += f" (client-ip {spf['client_ip']})"
+        spf_part += " " + _comment(f"client-ip {spf['client_ip']}")
     if spf["scope"] == "mailfrom" and spf["domain"]:
         spf_part += f" smtp.mailfrom={_property(spf['domain'])}"
     elif spf["domain"]:
@@ -64,7 +69,7 @@ def authentication_results(dkim: list[dict], spf: dict, dmarc: dict) -> str:
     parts.append(spf_part)
     dmarc_part = f"dmarc={dmarc['result']}"
     if dmarc.get("record"):
-        dmarc_part += f" (p={dmarc['policy']} dis={dmarc['disposition']})"
+        dmarc_part += " " + _comment(f"p={dmarc['policy']} dis={dmarc['disposition']}")
     if dmarc["from_domain"]:
         dmarc_part += f" header.from={_property(dmarc['from_domain'])}"
     parts.append(dmarc_part)
@@ -87,6 +92,8 @@ def headline(verdict: str, dkim: list[dict], spf: dict, dmarc: dict) -> str:
     if dmarc["result"] == "fail":
         action = {"reject": "receivers would reject it", "quarantine": "receivers would put it in spam",
                   "none": "the policy is p=none, so receivers would still deliver it"}[dmarc["disposition"]]
+        if dmarc["pct"] < 100 and dmarc["disposition"] != "none":
+            action += f" (pct={dmarc['pct']}: for that share of failing mail; the rest one step milder)"
         return f"Would fail DMARC for {domain}: {dmarc['reason']}; {action}."
     if dmarc["result"] == "permerror":
         return f"Would fail: DMARC for {domain} cannot be evaluated ({dmarc['reason']})."
@@ -130,7 +137,8 @@ def fixes(dkim: list[dict], spf: dict, dmarc: dict) -> list[str]:
                             f"(Return-Path) at {from_domain} so SPF aligns with From.")
     if spf["domain"]:
         if spf["result"] == "none":
-            todo.append(f"Publish an SPF record for {spf['domain']}, e.g. \"v=spf1 ip4:{spf['client_ip'] or '<sending IP>'} -all\".")
+            address = spf["client_ip"] or "<sending IP>"
+            todo.append(f"Publish an SPF record for {spf['domain']}, e.g. \"v=spf1 ip4:{address} -all\".")
         elif spf["result"] in ("fail", "softfail", "neutral"):
             todo.append(f"Authorise the sending IP {spf['client_ip']} in the SPF record of {spf['domain']} "
                         f"(e.g. add ip4:{spf['client_ip']}, or include: your provider).")

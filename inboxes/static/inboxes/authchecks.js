@@ -1,11 +1,13 @@
 // Live updates of the SPF/DKIM/DMARC panel and list markers.
 //
-// The page's live-update code dispatches each event it receives from
-// /ws/inboxes/<id>/ as a DOM event:
+// A `message.checked` event ({"type": "message.checked", "message_id": 42,
+// "verdict": "pass"}) updates markers in place and reloads panels from the
+// server (same access checks as the page). Events arrive two ways:
+// - a panel still waiting for its results listens on its inbox's websocket
+//   (/ws/inboxes/<id>/) until they arrive;
+// - other page code may pass events on with
 //   document.dispatchEvent(new CustomEvent("maildog:message.checked", {detail: event}))
-// where event is {"type": "message.checked", "message_id": 42, "verdict": "pass"}.
-// The panel is then fetched again from the server (same access checks as the
-// page); markers change their class and label in place.
+//   or window.maildogAuthChecks.handle(event).
 (function () {
   "use strict";
   if (window.maildogAuthChecks) return;
@@ -14,14 +16,15 @@
   function updateMarkers(id, verdict) {
     document.querySelectorAll('[data-auth-marker-id="' + id + '"]').forEach(function (marker) {
       marker.className = "auth-marker auth-marker--" + (verdict || "pending");
-      marker.textContent = LABELS[verdict] || "Checking…";
+      marker.textContent = LABELS[verdict] || "Not checked yet";
       marker.title = LABELS[verdict] || "";
     });
   }
 
   function refreshPanels(id) {
-    document.querySelectorAll('[data-auth-message-id="' + id + '"][data-auth-panel-url]').forEach(function (panel) {
-      fetch(panel.dataset.authPanelUrl, { credentials: "same-origin", headers: { Accept: "text/html" } })
+    var panels = document.querySelectorAll('[data-auth-message-id="' + id + '"][data-auth-panel-url]');
+    return Promise.all(Array.prototype.map.call(panels, function (panel) {
+      return fetch(panel.dataset.authPanelUrl, { credentials: "same-origin", headers: { Accept: "text/html" } })
         .then(function (response) { return response.ok ? response.text() : null; })
         .then(function (html) {
           if (html === null) return;
@@ -30,7 +33,7 @@
           var fresh = holder.querySelector("[data-auth-panel-url]");
           if (fresh) panel.replaceWith(fresh);
         });
-    });
+    }));
   }
 
   function handle(event) {
@@ -39,6 +42,33 @@
     refreshPanels(event.message_id);
   }
 
+  // A pending panel waits for its own message's results on the inbox socket.
+  function listen(panel) {
+    var id = panel.dataset.authMessageId;
+    var scheme = location.protocol === "https:" ? "wss://" : "ws://";
+    var ws = new WebSocket(scheme + location.host + "/ws/inboxes/" + panel.dataset.authInboxId + "/");
+    ws.onopen = function () {
+      // Catch up: the results may have been saved before the socket opened.
+      refreshPanels(id).then(function () {
+        var current = document.querySelector('.auth-panel[data-auth-message-id="' + id + '"]');
+        if (current && current.classList.contains("auth-panel--pending")) current.dataset.authLive = "listening";
+        else ws.close();
+      });
+    };
+    ws.onmessage = function (message) {
+      var event = JSON.parse(message.data);
+      if (event.type === "message.checked" && String(event.message_id) === id) {
+        ws.close();
+        handle(event);
+      }
+    };
+  }
+
   window.maildogAuthChecks = { handle: handle };
   document.addEventListener("maildog:message.checked", function (e) { handle(e.detail); });
+  function start() {
+    document.querySelectorAll(".auth-panel--pending[data-auth-inbox-id]").forEach(listen);
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
 })();
