@@ -11,6 +11,8 @@ Only members of an inbox's team can join its group; the membership check runs
 in `connect()` and nobody else is accepted.
 """
 
+import time
+
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
@@ -19,6 +21,7 @@ from .models import Inbox, Message
 from .unread import UNREAD_WINDOW, unread_counts_for_ids
 
 CATCH_UP_LIMIT = 200
+MEMBERSHIP_RECHECK = 30  # seconds
 
 
 @database_sync_to_async
@@ -49,6 +52,7 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
         if user is None or not user.is_authenticated or not await _is_member(user, self.inbox_id):
             await self.close(code=4403)
             return
+        self.membership_checked_at = time.monotonic()
         self.group = inbox_group(self.inbox_id)
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
@@ -66,13 +70,29 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
             messages, truncated = await _messages_after(self.inbox_id, after)
             await self.send_json({"type": "caught_up", "messages": messages, "truncated": truncated})
 
+    async def _still_member(self) -> bool:
+        """Someone removed from the team while connected stops receiving within MEMBERSHIP_RECHECK seconds.
+
+        Checked again at most that often, so a burst of mail costs no query per event.
+        """
+        now = time.monotonic()
+        if now - self.membership_checked_at < MEMBERSHIP_RECHECK:
+            return True
+        if await _is_member(self.scope["user"], self.inbox_id):
+            self.membership_checked_at = now
+            return True
+        await self.close(code=4403)
+        return False
+
     async def message_new(self, event):
-        await self.send_json({"type": "message.new", "message": event["message"]})
+        if await self._still_member():
+            await self.send_json({"type": "message.new", "message": event["message"]})
 
     async def message_checked(self, event):
         """Sent by the SPF/DKIM/DMARC checks once a message's verdict is stored."""
-        payload = {key: value for key, value in event.items() if key != "type"}
-        await self.send_json({"type": "message.checked", **payload})
+        if await self._still_member():
+            payload = {key: value for key, value in event.items() if key != "type"}
+            await self.send_json({"type": "message.checked", **payload})
 
 
 class UnreadConsumer(AsyncJsonWebsocketConsumer):

@@ -52,11 +52,12 @@ class Link:
 
 
 def _payload(part) -> bytes:
+    """The decoded body of a leaf part; undecodable transfer encodings give the bytes as they are."""
     if part.is_multipart():
         return b""
     try:
         payload = part.get_payload(decode=True)
-    except Exception:  # a damaged transfer encoding: fall back to the undecoded bytes
+    except (ValueError, LookupError, TypeError, AssertionError):  # damaged transfer encoding
         payload = None
     if payload is None:
         raw = part.get_payload()
@@ -74,10 +75,12 @@ def _text(part) -> str:
     return clean_text(content)
 
 
-def _safe(getter, default=""):
+def _safe(getter, errors: list, what: str, default=""):
+    """`getter()`, or `default` with the problem noted in `errors` (shown on the page)."""
     try:
         value = getter()
-    except Exception:  # header parsing in the email package raises many types
+    except Exception as exc:  # header parsing in the email package raises many types
+        errors.append(f"{what} could not be read: {exc}")
         return default
     return default if value is None else value
 
@@ -123,10 +126,14 @@ class MessageView:
         except Exception as exc:
             self.errors.append(f"The MIME structure could not be read completely: {exc}")
 
+    def _safe(self, getter, what, default=""):
+        return _safe(getter, self.errors, what, default)
+
     def _collect(self, part, depth):
-        disposition = _safe(part.get_content_disposition) or ""
-        filename = clean_text(_safe(part.get_filename))
-        content_type = _safe(part.get_content_type, "application/octet-stream")
+        number = len(self.parts)
+        disposition = self._safe(part.get_content_disposition, f"Part {number}: Content-Disposition") or ""
+        filename = clean_text(self._safe(part.get_filename, f"Part {number}: file name"))
+        content_type = self._safe(part.get_content_type, f"Part {number}: Content-Type", "application/octet-stream")
         payload = b"" if part.is_multipart() else _payload(part)
         self.parts.append(
             Part(
@@ -134,13 +141,18 @@ class MessageView:
                 depth=depth,
                 content_type=content_type,
                 encoding=clean_text(
-                    _safe(lambda: part.get("Content-Transfer-Encoding")) or ("" if part.is_multipart() else "7bit")
+                    self._safe(
+                        lambda: part.get("Content-Transfer-Encoding"), f"Part {number}: Content-Transfer-Encoding"
+                    )
+                    or ("" if part.is_multipart() else "7bit")
                 ),
-                charset=_safe(part.get_content_charset) or "",
+                charset=self._safe(part.get_content_charset, f"Part {number}: charset") or "",
                 size=len(payload),
                 filename=filename,
                 disposition=disposition,
-                content_id=clean_text(_safe(lambda: part.get("Content-ID"))).strip().strip("<>"),
+                content_id=clean_text(self._safe(lambda: part.get("Content-ID"), f"Part {number}: Content-ID"))
+                .strip()
+                .strip("<>"),
                 is_attachment=not part.is_multipart() and (disposition == "attachment" or bool(filename)),
                 email_part=part,
             )
@@ -160,7 +172,11 @@ class MessageView:
             items.append(
                 (
                     clean_text(name),
-                    clean_text(_safe(lambda: str(self.message.policy.header_fetch_parse(name, value)), value)),
+                    clean_text(
+                        self._safe(
+                            lambda: str(self.message.policy.header_fetch_parse(name, value)), f"{name} header", value
+                        )
+                    ),
                 )
             )
         return items
@@ -168,7 +184,7 @@ class MessageView:
     def _body(self, subtype):
         if self.message is None:
             return None
-        part = _safe(lambda: self.message.get_body(preferencelist=(subtype,)), None)
+        part = self._safe(lambda: self.message.get_body(preferencelist=(subtype,)), f"The {subtype} body", None)
         if part is None or part.get_content_subtype() != subtype:
             return None
         return _text(part)

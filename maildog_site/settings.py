@@ -268,7 +268,19 @@ WHITENOISE_SKIP_COMPRESS_EXTENSIONS = (*Compressor.SKIP_COMPRESS_EXTENSIONS, "ma
 
 # --- API (/api/v1/) ----------------------------------------------------------
 # Swagger UI's files come from drf-spectacular-sidecar: served by Maildog, no CDN.
+# Its Redoc copy is not collected, and source maps (only read by developer tools)
+# are not compressed: brotli on megabytes of maps would slow every collectstatic.
 INSTALLED_APPS += ["drf_spectacular_sidecar"]
+STATICFILES_FINDERS = [
+    "django.contrib.staticfiles.finders.FileSystemFinder",
+    "maildog_site.staticfinders.AppDirectoriesFinder",
+]
+WHITENOISE_SKIP_COMPRESS_EXTENSIONS = [
+    # WhiteNoise's defaults (already compressed formats), plus source maps.
+    *("jpg", "jpeg", "png", "gif", "webp", "zip", "gz", "tgz", "bz2", "tbz", "xz", "br", "swf", "flv"),
+    *("woff", "woff2", "3gp", "3gpp", "asf", "avi", "m4v", "mov", "mp4", "mpeg", "mpg", "webm", "wmv"),
+    "map",
+]
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["inboxes.api.authentication.ApiTokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": [
@@ -291,7 +303,6 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": "/api/v1",
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    "REDOC_DIST": "SIDECAR",
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "inboxes.api.schema.add_wait_endpoint",

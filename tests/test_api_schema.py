@@ -40,3 +40,10 @@ def test_docs_page_uses_local_assets(db):
     assert "/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js" in page
     assert "cdn" not in page.lower()
     assert "/api/v1/schema/" in page
+
+
+def test_schema_is_valid_openapi_without_warnings(db, tmp_path):
+    from django.core.management import call_command
+
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "schema.yaml"))
+    assert "/api/v1/inboxes/{inbox_id}/messages/wait/" in (tmp_path / "schema.yaml").read_text()

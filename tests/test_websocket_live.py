@@ -137,3 +137,19 @@ async def test_unread_socket_refuses_anonymous():
     comm = WebsocketCommunicator(application, "/ws/unread/", headers=[(b"origin", b"http://localhost")])
     connected, code = await comm.connect()
     assert not connected and code == 4401
+
+
+async def test_removed_member_stops_receiving(inbox, member, monkeypatch):
+    from channels.layers import get_channel_layer
+
+    from accounts.models import Membership
+    from inboxes import consumers
+
+    monkeypatch.setattr(consumers, "MEMBERSHIP_RECHECK", 0)
+    comm, connected, _ = await connect_as(f"/ws/inboxes/{inbox.pk}/", member)
+    assert connected
+    await Membership.objects.filter(user=member).adelete()
+    await sync_to_async(store_message)(inbox, b"Subject: after removal\r\n\r\nx\r\n")
+    await get_channel_layer().group_send(f"inbox-{inbox.pk}", {"type": "message.checked", "message_id": 1})
+    output = await comm.receive_output(timeout=5)
+    assert output == {"type": "websocket.close", "code": 4403}
