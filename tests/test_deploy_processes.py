@@ -101,7 +101,7 @@ print(json.dumps({"inbox": inbox.pk, "username": inbox.smtp_username, "password"
 
 
 @pytest.fixture(scope="module")
-def deployment(procs_database, tls_files, tmp_path_factory):
+def deployment(procs_database, tls_files, tmp_path_factory, loopback_dns_server):
     """Build, release, then the web and smtp processes, all with one production environment."""
     tmp = tmp_path_factory.mktemp("deployment")
     cert, key = tls_files
@@ -122,6 +122,8 @@ def deployment(procs_database, tls_files, tmp_path_factory):
         MAILDOG_SMTP_HEALTH_PORT=ports["health"],
         MAILDOG_SHUTDOWN_GRACE="10",
         PORT=ports["web"],
+        # The SPF/DKIM/DMARC checks resolve through the tests' loopback DNS server.
+        MAILDOG_DNS_NAMESERVERS=loopback_dns_server.nameserver,
     )
     for step in ("python manage.py collectstatic --noinput", procfile()["release"]):
         result = run(step, env)
