@@ -210,10 +210,13 @@ def maildog_mail(settings, smtp_server, team):
 # --- DNS for the SPF/DKIM/DMARC checks ----------------------------------------
 @pytest.fixture(scope="session")
 def loopback_dns_server():
+    """The loopback DNS server; Maildog processes the tests start inherit it through the environment."""
     from tests.dnsserver import LoopbackDNS
 
     server = LoopbackDNS().start()
-    yield server
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MAILDOG_DNS_NAMESERVERS", server.nameserver)
+        yield server
     server.stop()
 
 
