@@ -10,15 +10,13 @@ class TeamForm(forms.ModelForm):
 
 
 class InvitationForm(forms.Form):
-    email = forms.EmailField()
+    email = forms.EmailField(widget=forms.EmailInput(attrs={"placeholder": "name@example.com", "aria-label": "Email"}))
     role = forms.ChoiceField(choices=Membership.Role.choices, initial=Membership.Role.MEMBER)
 
     def __init__(self, *args, can_invite_owner=False, **kwargs):
         super().__init__(*args, **kwargs)
         if not can_invite_owner:
-            self.fields["role"].choices = [
-                c for c in Membership.Role.choices if c[0] != Membership.Role.OWNER
-            ]
+            self.fields["role"].choices = [c for c in Membership.Role.choices if c[0] != Membership.Role.OWNER]
 
 
 class RoleForm(forms.Form):

@@ -34,17 +34,33 @@ class InboxAdmin(admin.ModelAdmin):
 @admin.register(Message)
 class MessageAdmin(admin.ModelAdmin):
     list_display = [
-        "subject", "from_header", "to_header", "inbox", "received_at", "size", "has_attachments", "is_read",
+        "subject",
+        "from_header",
+        "to_header",
+        "inbox",
+        "received_at",
+        "size",
+        "has_attachments",
+        "is_read",
         "auth_verdict",
     ]
-    list_filter = ["inbox__team", "inbox", "is_read", "has_attachments", "has_long_lines", "auth_verdict", "received_at"]
+    list_filter = [
+        "inbox__team",
+        "inbox",
+        "is_read",
+        "has_attachments",
+        "has_long_lines",
+        "auth_verdict",
+        "received_at",
+    ]
     search_fields = ["subject", "from_header", "to_header", "envelope_from", "message_id"]
     date_hierarchy = "received_at"
     list_select_related = ["inbox"]
     exclude = ["raw"]
-    readonly_fields = [
-        f.name for f in Message._meta.fields if f.name not in ("raw", "is_read")
-    ] + ["raw_source", "download"]
+    readonly_fields = [f.name for f in Message._meta.fields if f.name not in ("raw", "is_read")] + [
+        "raw_source",
+        "download",
+    ]
     actions = ["mark_read", "mark_unread"]
 
     @admin.display(description="raw source")

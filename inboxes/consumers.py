@@ -11,12 +11,12 @@ Only members of an inbox's team can join its group; the membership check runs
 in `connect()` and nobody else is accepted.
 """
 
-from django.db.models import Count
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from .events import inbox_group, message_summary
 from .models import Inbox, Message
+from .unread import UNREAD_WINDOW, unread_counts_for_ids
 
 CATCH_UP_LIMIT = 200
 
@@ -39,15 +39,7 @@ def _user_inbox_ids(user) -> list[int]:
 
 @database_sync_to_async
 def _unread_counts(inbox_ids) -> dict[str, int]:
-    counts = {str(pk): 0 for pk in inbox_ids}
-    rows = (
-        Message.objects.filter(inbox_id__in=inbox_ids, is_read=False)
-        .values("inbox_id")
-        .annotate(unread=Count("id"))
-        .order_by()
-    )
-    counts.update({str(row["inbox_id"]): row["unread"] for row in rows})
-    return counts
+    return {str(pk): count for pk, count in unread_counts_for_ids(inbox_ids).items()}
 
 
 class InboxConsumer(AsyncJsonWebsocketConsumer):
@@ -94,7 +86,8 @@ class UnreadConsumer(AsyncJsonWebsocketConsumer):
         for inbox_id in self.inbox_ids:
             await self.channel_layer.group_add(inbox_group(inbox_id), self.channel_name)
         await self.accept()
-        await self.send_json({"type": "unread", "counts": await _unread_counts(self.inbox_ids)})
+        counts = await _unread_counts(self.inbox_ids)
+        await self.send_json({"type": "unread", "counts": counts, "window": UNREAD_WINDOW})
 
     async def disconnect(self, code):
         for inbox_id in getattr(self, "inbox_ids", []):
@@ -102,7 +95,8 @@ class UnreadConsumer(AsyncJsonWebsocketConsumer):
 
     async def message_new(self, event):
         inbox_id = event["message"]["inbox_id"]
-        await self.send_json({"type": "unread", "counts": await _unread_counts([inbox_id])})
+        counts = await _unread_counts([inbox_id])
+        await self.send_json({"type": "unread", "counts": counts, "window": UNREAD_WINDOW})
 
     async def message_checked(self, event):
         """Verdicts do not change unread counts."""

@@ -14,7 +14,9 @@ from .mime import clean_text, parse
 
 INLINE_IMAGE_LIMIT = 10 * 1024 * 1024  # bytes of cid: images inlined per message
 CID_RE = re.compile(r"cid:([^\"'\s)>]+)", re.IGNORECASE)
-REMOTE_RE = re.compile(r"""(?:src|background|srcset)\s*=\s*["']?\s*(?:https?:)?//|url\(\s*["']?\s*(?:https?:)?//""", re.IGNORECASE)
+REMOTE_RE = re.compile(
+    r"""(?:src|background|srcset)\s*=\s*["']?\s*(?:https?:)?//|url\(\s*["']?\s*(?:https?:)?//""", re.IGNORECASE
+)
 TEXT_URL_RE = re.compile(r"""https?://[^\s<>"'\]\)]+""", re.IGNORECASE)
 SAFE_LINK_SCHEMES = ("http://", "https://", "mailto:")
 
@@ -131,7 +133,9 @@ class MessageView:
                 index=len(self.parts),
                 depth=depth,
                 content_type=content_type,
-                encoding=clean_text(_safe(lambda: part.get("Content-Transfer-Encoding")) or ("" if part.is_multipart() else "7bit")),
+                encoding=clean_text(
+                    _safe(lambda: part.get("Content-Transfer-Encoding")) or ("" if part.is_multipart() else "7bit")
+                ),
                 charset=_safe(part.get_content_charset) or "",
                 size=len(payload),
                 filename=filename,
@@ -153,7 +157,12 @@ class MessageView:
             return []
         items = []
         for name, value in self.message.raw_items():
-            items.append((clean_text(name), clean_text(_safe(lambda: str(self.message.policy.header_fetch_parse(name, value)), value))))
+            items.append(
+                (
+                    clean_text(name),
+                    clean_text(_safe(lambda: str(self.message.policy.header_fetch_parse(name, value)), value)),
+                )
+            )
         return items
 
     def _body(self, subtype):
@@ -242,5 +251,5 @@ class MessageView:
         base = '<base target="_blank">'
         head = re.search(r"<head(\s[^>]*)?>", document, re.IGNORECASE)
         if head:
-            return document[: head.end()] + base + document[head.end():]
+            return document[: head.end()] + base + document[head.end() :]
         return base + document

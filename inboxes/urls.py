@@ -16,7 +16,11 @@ urlpatterns = [
     path("inboxes/<int:inbox_id>/credentials/reset/", manage.inbox_reset_credentials, name="inbox_reset_credentials"),
     path("inboxes/<int:inbox_id>/integration/", integration.inbox_integration, name="integration"),
     path("inboxes/<int:inbox_id>/messages/delete/", messages.messages_delete, name="messages_delete"),
-    re_path(r"^inboxes/(?P<inbox_id>[0-9]+)/messages/mark-(?P<state>read|unread)/$", messages.messages_mark, name="messages_mark"),
+    re_path(
+        r"^inboxes/(?P<inbox_id>[0-9]+)/messages/mark-(?P<state>read|unread)/$",
+        messages.messages_mark,
+        name="messages_mark",
+    ),
     path(msg, message.message, name="message"),
     path(msg + "html/", message.message_html, name="message_html"),
     path(msg + "source/", message.message_source, name="message_source"),

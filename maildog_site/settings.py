@@ -140,7 +140,13 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": os.environ.get("MAILDOG_REDIS_PREFIX", "maildog")},
+            "CONFIG": {
+                # No socket read timeout: the layer blocks in BZPOPMIN between
+                # messages, and redis-py 8's default timeout would break every
+                # idle websocket after a few seconds.
+                "hosts": [{"address": REDIS_URL, "socket_timeout": None}],
+                "prefix": os.environ.get("MAILDOG_REDIS_PREFIX", "maildog"),
+            },
         }
     }
 else:
@@ -272,7 +278,6 @@ REST_FRAMEWORK = {
     # Django's cache: per process with the default local-memory cache.
     "DEFAULT_THROTTLE_RATES": {"api": os.environ.get("MAILDOG_API_RATE", "600/minute")},
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Maildog API",
@@ -302,7 +307,7 @@ SESSION_COOKIE_SECURE = envbool("SESSION_COOKIE_SECURE", "0" if DEBUG else "1")
 CSRF_COOKIE_SECURE = envbool("CSRF_COOKIE_SECURE", "0" if DEBUG else "1")
 SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 0 if DEBUG else 31_536_000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("SECURE_HSTS_INCLUDE_SUBDOMAINS", "0" if DEBUG else "1")
-# Preloading is a promise to browsers vendors; opt in explicitly.
+# Preloading is a promise to browser vendors; opt in explicitly.
 SECURE_HSTS_PRELOAD = envbool("SECURE_HSTS_PRELOAD")
 
 # The SMTP process answers GET /health on this port when it is set (0: off).

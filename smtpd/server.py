@@ -8,6 +8,8 @@ from functools import partial
 
 from django.conf import settings
 
+from inboxes.authchecks.service import close_check_queue, resume_checks
+
 from .config import IMPLICIT_TLS, STARTTLS, Listener, configured_listeners, parse_ports
 from .handler import MaildogHandler, MaildogSMTP
 from .tls import server_context, tls_files
@@ -58,6 +60,9 @@ class SMTPService:
             port = server.sockets[0].getsockname()[1]
             self.bound.append((listener, port))
             log.info("smtp listening on %s:%s (%s)", self.bind, port, listener.mode)
+        resumed = await resume_checks()
+        if resumed:
+            log.info("auth checks resumed for %d messages", resumed)
 
     def port_for(self, mode: str) -> int:
         """The first bound port of a mode (port 0 in the settings picks a free one)."""
@@ -83,6 +88,7 @@ class SMTPService:
         for server in self.servers:
             await server.wait_closed()
         self.servers.clear()
+        await close_check_queue(timeout=grace)
 
 
 def build_service(bind: str | None = None, ports: str | None = None) -> SMTPService:

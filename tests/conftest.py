@@ -277,3 +277,108 @@ def smtp_backend(smtp_server, inbox):
         use_tls=True,
         timeout=10,
     )
+
+
+@dataclass
+class MaildogServer:
+    url: str
+    smtp_port: int
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def database_url(settings_dict) -> str:
+    """The test database, as a DATABASE_URL for a server process."""
+    from urllib.parse import quote
+
+    if settings_dict["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{settings_dict['NAME']}"
+    user, password = quote(settings_dict["USER"] or ""), quote(settings_dict["PASSWORD"] or "")
+    credentials = f"{user}:{password}@" if password else f"{user}@" if user else ""
+    return f"postgres://{credentials}{settings_dict['HOST']}:{settings_dict['PORT'] or 5432}/{settings_dict['NAME']}"
+
+
+@pytest.fixture(scope="module")
+def maildog_server(django_db_setup, django_db_blocker, test_ca, tmp_path_factory):
+    """Maildog as `manage.py serve` (daphne and SMTP on one loop) on free ports, against the test database.
+
+    Its SMTP certificate comes from the test CA (use `trust_test_ca`). Tests that
+    hand it data need `transaction=True`: the server only sees what is committed.
+    """
+    import os
+    import queue
+    import re
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from django.db import connection
+
+    tls = tmp_path_factory.mktemp("live-tls")
+    certificate = test_ca.issue_cert("localhost", "127.0.0.1")
+    certificate.cert_chain_pems[0].write_to_path(str(tls / "cert.pem"))
+    certificate.private_key_pem.write_to_path(str(tls / "key.pem"))
+    with django_db_blocker.unblock():
+        db_url = database_url(connection.settings_dict)
+    http_port = free_port()
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
+        "DATABASE_URL": db_url,
+        "MAILDOG_TLS_CERT": str(tls / "cert.pem"),
+        "MAILDOG_TLS_KEY": str(tls / "key.pem"),
+        "MAILDOG_SMTP_HOSTNAME": "localhost",
+        "MAILDOG_SHUTDOWN_GRACE": "1",
+        "PYTHONUNBUFFERED": "1",
+    }
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "manage.py",
+            "serve",
+            "--http-port",
+            str(http_port),
+            "--smtp-bind",
+            "127.0.0.1",
+            "--smtp-ports",
+            "0:starttls",
+        ],
+        cwd=Path(__file__).resolve().parent.parent,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines: queue.Queue = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in process.stdout], daemon=True).start()
+    output, smtp_port = [], None
+    try:
+        while True:
+            line = lines.get(timeout=30)
+            output.append(line)
+            found = re.search(r"SMTP listening on 127\.0\.0\.1:(\d+)", line)
+            if found:
+                smtp_port = int(found.group(1))
+            if line.startswith("Web app on"):
+                break
+    except queue.Empty:
+        process.kill()
+        pytest.fail("Maildog did not start:\n" + "".join(output))
+    yield MaildogServer(f"http://127.0.0.1:{http_port}", smtp_port)
+    process.terminate()
+    try:
+        process.wait(15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(5)
+
+
+# The maildog pytest plugin (fixtures `maildog`, `maildog_client`, `maildog_config`),
+# as users get it from its entry point once Maildog is installed.
+pytest_plugins = ["maildog_client.pytest_plugin"]

@@ -82,8 +82,10 @@ def test_password_reset_by_email(client, owner, maildog_mail):
     reset = link_in(message, "/accounts/password/reset/key/")
     form_page = client.get(reset, follow=True)
     assert form_page.status_code == 200
-    response = client.post(form_page.redirect_chain[-1][0] if form_page.redirect_chain else reset,
-                           {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD})
+    response = client.post(
+        form_page.redirect_chain[-1][0] if form_page.redirect_chain else reset,
+        {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD},
+    )
     assert response.status_code == 302
     owner.refresh_from_db()
     assert owner.check_password(NEW_PASSWORD)

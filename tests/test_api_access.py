@@ -108,9 +108,10 @@ def test_endpoint_access(endpoint, role, inbox, message, key_for):
     assert Message.objects.filter(pk=message.pk).exists() == (not changed or endpoint == "reset-credentials")
 
 
-@pytest.mark.parametrize("role, sees_inbox", [
-    ("owner", True), ("member", True), ("outsider", False), ("scoped", True), ("scoped-other-inbox", False)
-])
+@pytest.mark.parametrize(
+    "role, sees_inbox",
+    [("owner", True), ("member", True), ("outsider", False), ("scoped", True), ("scoped-other-inbox", False)],
+)
 def test_inbox_list_shows_reachable_inboxes_only(role, sees_inbox, inbox, key_for):
     response = client_for(key_for(role)).get(reverse("api:inbox-list"))
     assert response.status_code == 200

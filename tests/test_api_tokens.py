@@ -102,3 +102,71 @@ def test_pages_need_login(db):
 @pytest.mark.parametrize("method, name, args", [("get", "create", []), ("get", "revoke", [1]), ("post", "list", [])])
 def test_wrong_method_answers_405(logged_in, method, name, args):
     assert getattr(logged_in, method)(reverse(f"api_tokens:{name}", args=args)).status_code == 405
+
+
+# --- In a real browser, against a live Maildog ----------------------------------
+
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+
+
+@pytest.fixture
+def chromium_page(monkeypatch):
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an event loop in this thread; the test's ORM calls stay synchronous.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        context = browser.new_context()
+        page = context.new_page()
+        page.set_default_timeout(20_000)
+        errors = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        yield page
+        browser.close()
+    assert not errors, errors
+
+
+@pytest.mark.django_db(transaction=True)
+def test_create_use_and_revoke_a_token_in_the_browser(maildog_server, chromium_page, member, inbox):
+    from playwright.sync_api import expect
+
+    from maildog_client import MaildogClient, MaildogError
+
+    page = chromium_page
+    session = Client()
+    session.force_login(member)
+    page.context.add_cookies(
+        [{"name": "sessionid", "value": session.cookies["sessionid"].value, "url": maildog_server.url}]
+    )
+
+    page.goto(maildog_server.url + "/accounts/api-tokens/")
+    expect(page.locator("h1")).to_have_text("API tokens")
+    page.fill("input[name=name]", "Nightly e2e")
+    page.select_option("select[name=inbox]", label="Acme QA / Staging")
+    page.click("form.new-api-token button[type=submit]")
+    expect(page.locator("h1")).to_have_text("Token “Nightly e2e” created")
+    key = page.text_content("#api-token-key").strip()
+
+    client = MaildogClient(maildog_server.url, key)
+    assert [item["id"] for item in client.inboxes()] == [inbox.pk]
+
+    page.click("text=Back to API tokens")
+    row = page.locator("tr", has_text="Nightly e2e")
+    expect(row).to_contain_text("Read only: Acme QA / Staging")
+    expect(row).to_contain_text(key[:12])
+    assert key not in page.content()
+    row.locator("button", has_text="Revoke").click()
+    expect(page.locator("main")).to_contain_text("Token “Nightly e2e” revoked.")
+    expect(page.locator("tr", has_text="Nightly e2e")).to_have_count(0)
+    with pytest.raises(MaildogError) as refused:
+        client.inboxes()
+    assert refused.value.status == 401

@@ -61,7 +61,9 @@ async def loop_smtp(transactional_db, server_tls_context, trust_test_ca):
     sent from; running SMTP here puts the waiting request and the delivery on one
     loop, as `manage.py serve` does. With Redis it makes no difference.
     """
-    service = SMTPService([Listener(0, STARTTLS)], bind="127.0.0.1", hostname="localhost", tls_context=server_tls_context)
+    service = SMTPService(
+        [Listener(0, STARTTLS)], bind="127.0.0.1", hostname="localhost", tls_context=server_tls_context
+    )
     await service.start()
     yield LoopSMTP(service)
     await service.stop(1.0)
@@ -116,7 +118,9 @@ async def test_events_for_other_messages_do_not_end_the_wait(loop_smtp, inbox, o
     await asyncio.wait_for(listening.wait(), 10)
 
     def send(subject):
-        EmailMessage(subject, "Hi", "app@example.com", ["dave@example.com"], connection=smtp_backend(loop_smtp, inbox)).send()
+        EmailMessage(
+            subject, "Hi", "app@example.com", ["dave@example.com"], connection=smtp_backend(loop_smtp, inbox)
+        ).send()
 
     listening.clear()
     await asyncio.to_thread(send, "Newsletter")
@@ -186,8 +190,13 @@ def test_after_seq_and_received_after_skip_older_messages(db, inbox, member, api
 
 @pytest.mark.parametrize(
     "params, field",
-    [({"timeout": "soon"}, "timeout"), ({"timeout": "-1"}, "timeout"), ({"timeout": "nan"}, "timeout"),
-     ({"after_seq": "x"}, "after_seq"), ({"received_after": "yesterday"}, "received_after")],
+    [
+        ({"timeout": "soon"}, "timeout"),
+        ({"timeout": "-1"}, "timeout"),
+        ({"timeout": "nan"}, "timeout"),
+        ({"after_seq": "x"}, "after_seq"),
+        ({"received_after": "yesterday"}, "received_after"),
+    ],
 )
 def test_malformed_parameters_answer_400(db, inbox, member, api_key, params, field):
     client = Client(headers={"Authorization": f"Bearer {api_key(member)}"})

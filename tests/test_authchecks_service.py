@@ -144,6 +144,28 @@ async def test_schedule_check_follows_the_setting(transactional_db, settings, en
         assert task is None
 
 
+async def test_checks_left_unfinished_are_resumed_at_the_next_start(transactional_db, inbox):
+    """A process stopped with checks queued: the next smtp start checks those messages."""
+    from asgiref.sync import sync_to_async
+
+    from inboxes.authchecks.service import close_check_queue, resume_checks
+    from inboxes.ingest import SessionFacts, ingest
+
+    raw = b"From: app@example.com\r\nSubject: never checked\r\n\r\nhi\r\n"
+    stored = [
+        await sync_to_async(ingest)(inbox.pk, raw, SessionFacts(mail_from="app@example.com", client_ip="127.0.0.1"))
+        for _ in range(3)
+    ]
+    assert await resume_checks() == 3
+    await close_check_queue(timeout=30)
+    verdicts = await sync_to_async(list)(
+        Message.objects.filter(pk__in=[m.pk for m in stored]).values_list("auth_verdict", flat=True)
+    )
+    assert len(verdicts) == 3 and all(verdicts)
+    assert await resume_checks() == 0
+    await close_check_queue(timeout=5)
+
+
 def test_partial_pct_is_mentioned_in_the_headline(inbox, loopback_dns):
     loopback_dns.add_txt("_dmarc.half.test", "v=DMARC1; p=reject; pct=50")
     message = store(inbox, message_bytes("a@half.test"), mail_from="a@half.test")

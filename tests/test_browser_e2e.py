@@ -18,20 +18,24 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
-from django.core.management import call_command
 from playwright.sync_api import expect, sync_playwright
 
 from accounts.models import Team
 from inboxes.models import Inbox, Message
 
-from .conftest import PASSWORD, make_user, store_message
+from .conftest import PASSWORD, store_message
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--no-first-run", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
 ]
 SYSTEM_USER, SYSTEM_PASSWORD = "maildog-system", "system-inbox-password-for-tests"
 
@@ -73,7 +77,6 @@ class LiveMaildog:
 @pytest.fixture(scope="module")
 def live_maildog(django_db_setup, django_db_blocker, tmp_path_factory, loopback_dns_server):
     """`manage.py serve` in a subprocess, on free ports, using the test database."""
-    call_command("collectstatic", interactive=False, verbosity=0)
     live = LiveMaildog(free_port(), free_port(), free_port())
     env = {
         **os.environ,
@@ -101,7 +104,10 @@ def live_maildog(django_db_setup, django_db_blocker, tmp_path_factory, loopback_
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
             [sys.executable, "manage.py", "serve", "--http-port", live.url.rsplit(":", 1)[1]],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
     try:
         wait_until_up(live.url + "/accounts/login/", process, log_path)
@@ -149,7 +155,9 @@ def page(browser):
 def system_inbox(transactional_db):
     """The inbox that catches Maildog's own mail (credentials fixed in the server's environment)."""
     team = Team.objects.create(name="Maildog operators")
-    return Inbox.objects.create(team=team, name="Maildog mail", smtp_username=SYSTEM_USER, smtp_password=SYSTEM_PASSWORD)
+    return Inbox.objects.create(
+        team=team, name="Maildog mail", smtp_username=SYSTEM_USER, smtp_password=SYSTEM_PASSWORD
+    )
 
 
 def caught_link(inbox, subject_part, pattern):
@@ -203,8 +211,13 @@ def test_signup_to_live_message_and_its_links(live_maildog, page, system_inbox, 
         "noreply@app.example.com",
         ["dev@example.com"],
         connection=get_connection(
-            "django.core.mail.backends.smtp.EmailBackend", host=host, port=port,
-            username=username, password=password, use_tls=True, timeout=10,
+            "django.core.mail.backends.smtp.EmailBackend",
+            host=host,
+            port=port,
+            username=username,
+            password=password,
+            use_tls=True,
+            timeout=10,
         ),
     )
     email.attach_alternative(
@@ -240,14 +253,10 @@ def test_captured_script_never_runs(live_maildog, page, inbox, member):
         b"From: x@example.com\r\nSubject: Hostile\r\nContent-Type: text/html\r\n\r\n"
         b'<h1 id="h">Hostile</h1><script>document.body.setAttribute("data-pwned","script");'
         b'top.document.title="pwned"</script>'
-        b'<img src="data:," onerror="document.body.setAttribute(\'data-pwned\',\'onerror\')">'
-        b'<a id="js" href="javascript:document.body.setAttribute(\'data-pwned\',\'href\')">js</a>\r\n',
+        b"<img src=\"data:,\" onerror=\"document.body.setAttribute('data-pwned','onerror')\">"
+        b"<a id=\"js\" href=\"javascript:document.body.setAttribute('data-pwned','href')\">js</a>\r\n",
     )
-    page.goto(live_maildog.url + "/accounts/login/")
-    page.fill("input[name=login]", member.email)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("form button[type=submit]")
-    expect(page.locator("h1")).to_have_text("Your inboxes")
+    log_in(page, live_maildog.url, member)
     page.goto(live_maildog.url + f"/inboxes/{inbox.pk}/")
     page.click("text=Hostile")
     frame = page.frame_locator("iframe.html-frame")
@@ -257,3 +266,34 @@ def test_captured_script_never_runs(live_maildog, page, inbox, member):
     assert page.title() != "pwned"
     sandbox = page.get_attribute("iframe.html-frame", "sandbox")
     assert "allow-scripts" not in sandbox and "allow-same-origin" not in sandbox
+
+
+def log_in(page, live, user):
+    page.goto(live + "/accounts/login/")
+    page.fill("input[name=login]", user.email)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("form button[type=submit]")
+    expect(page.locator("h1")).to_have_text("Your inboxes")
+
+
+def test_dropped_connection_reconnects_and_catches_up(live_maildog, page, inbox, member):
+    sockets = []
+
+    def through(ws):
+        # Pass the page's socket through to Maildog, keeping a handle to drop it later.
+        if sockets:
+            # The reconnect: this message is stored (and its live event sent) before the
+            # new socket reaches Maildog, so only the catch-up can bring it.
+            store_message(inbox, b"From: a@example.com\r\nSubject: Sent while offline\r\n\r\nx\r\n")
+        ws.connect_to_server()
+        sockets.append(ws)
+
+    page.route_web_socket(re.compile(r"/ws/inboxes/\d+/$"), through)
+    log_in(page, live_maildog.url, member)
+    page.goto(live_maildog.url + f"/inboxes/{inbox.pk}/")
+    expect(page.locator("#live-status")).to_contain_text("Live")
+    sockets[0].close()
+    expect(page.locator("#live-status")).to_contain_text("Reconnecting")
+    expect(page.locator("#message-list tr.message-row", has_text="Sent while offline")).to_be_visible()
+    assert len(sockets) == 2
+    expect(page.locator("#live-status")).to_contain_text("Live")

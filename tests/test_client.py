@@ -7,24 +7,20 @@ production, with either channel layer.
 
 import os
 import queue
-import re
-import socket
 import subprocess
 import sys
 import textwrap
 import threading
 import urllib.parse
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from django.contrib.auth import authenticate
 from django.core.cache import cache
 from django.core.mail import EmailMultiAlternatives, get_connection
-from django.db import connection
 
 from maildog_client import MaildogClient, MaildogError, MaildogTimeout
-from maildog_client.pytest_plugin import MaildogConfig, maildog, maildog_client  # noqa: F401 - fixtures
+from maildog_client.pytest_plugin import MaildogConfig
 
 from .conftest import make_user
 
@@ -32,73 +28,6 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # The server process reads what the tests write: it must be committed.
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@dataclass
-class LiveMaildog:
-    url: str
-    smtp_port: int
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def database_url(settings_dict) -> str:
-    """The test database, as a DATABASE_URL for the server process."""
-    if settings_dict["ENGINE"].endswith("sqlite3"):
-        return f"sqlite:///{settings_dict['NAME']}"
-    user = urllib.parse.quote(settings_dict["USER"] or "")
-    password = urllib.parse.quote(settings_dict["PASSWORD"] or "")
-    credentials = f"{user}:{password}@" if password else f"{user}@" if user else ""
-    return f"postgres://{credentials}{settings_dict['HOST']}:{settings_dict['PORT'] or 5432}/{settings_dict['NAME']}"
-
-
-@pytest.fixture(scope="module")
-def live_maildog(django_db_setup, django_db_blocker, test_ca, tmp_path_factory):
-    """`manage.py serve` on free ports, against the test database, with a certificate from the test CA."""
-    tls = tmp_path_factory.mktemp("live-tls")
-    certificate = test_ca.issue_cert("localhost", "127.0.0.1")
-    certificate.cert_chain_pems[0].write_to_path(str(tls / "cert.pem"))
-    certificate.private_key_pem.write_to_path(str(tls / "key.pem"))
-    with django_db_blocker.unblock():
-        db_url = database_url(connection.settings_dict)
-    http_port = free_port()
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "tests.settings",
-        "DATABASE_URL": db_url,
-        "MAILDOG_TLS_CERT": str(tls / "cert.pem"),
-        "MAILDOG_TLS_KEY": str(tls / "key.pem"),
-        "MAILDOG_SMTP_HOSTNAME": "localhost",
-        "MAILDOG_SHUTDOWN_GRACE": "1",
-        "PYTHONUNBUFFERED": "1",
-    }
-    process = subprocess.Popen(
-        [sys.executable, "manage.py", "serve", "--http-port", str(http_port),
-         "--smtp-bind", "127.0.0.1", "--smtp-ports", "0:starttls"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
-    lines: queue.Queue = queue.Queue()
-    threading.Thread(target=lambda: [lines.put(line) for line in process.stdout], daemon=True).start()
-    output, smtp_port = [], None
-    try:
-        while True:
-            line = lines.get(timeout=30)
-            output.append(line)
-            found = re.search(r"SMTP listening on 127\.0\.0\.1:(\d+)", line)
-            if found:
-                smtp_port = int(found.group(1))
-            if line.startswith("Web app on"):
-                break
-    except queue.Empty:
-        process.kill()
-        pytest.fail("Maildog did not start:\n" + "".join(output))
-    yield LiveMaildog(f"http://127.0.0.1:{http_port}", smtp_port)
-    process.terminate()
-    process.wait(30)
 
 
 @pytest.fixture(autouse=True)
@@ -112,15 +41,20 @@ def key(member, inbox, api_key):
 
 
 @pytest.fixture
-def maildog_config(live_maildog, key, inbox):
+def maildog_config(maildog_server, key, inbox):
     """The plugin reads MAILDOG_URL and friends; here they come from the live server."""
-    return MaildogConfig(url=live_maildog.url, token=key, inbox_id=inbox.pk)
+    return MaildogConfig(url=maildog_server.url, token=key, inbox_id=inbox.pk)
 
 
-def send(live_maildog, inbox, subject, body, to=("ann@example.com",), html=None):
+def send(maildog_server, inbox, subject, body, to=("ann@example.com",), html=None):
     connection = get_connection(
-        "django.core.mail.backends.smtp.EmailBackend", host="localhost", port=live_maildog.smtp_port,
-        username=inbox.smtp_username, password=inbox.smtp_password, use_tls=True, timeout=10,
+        "django.core.mail.backends.smtp.EmailBackend",
+        host="localhost",
+        port=maildog_server.smtp_port,
+        username=inbox.smtp_username,
+        password=inbox.smtp_password,
+        use_tls=True,
+        timeout=10,
     )
     email = EmailMultiAlternatives(subject, body, "app@example.com", list(to), connection=connection)
     if html:
@@ -128,11 +62,16 @@ def send(live_maildog, inbox, subject, body, to=("ann@example.com",), html=None)
     email.send()
 
 
-def test_client_reads_waits_and_deletes(live_maildog, trust_test_ca, maildog_client, inbox, key):
+def test_client_reads_waits_and_deletes(maildog_server, trust_test_ca, maildog_client, inbox, key):
     client = maildog_client
-    send(live_maildog, inbox, "Welcome", "Hi!", to=["bob@example.com"])
-    send(live_maildog, inbox, "Your code", "Your sign-in code is 482913.",
-         html='<p>Code <b>482913</b>. <a href="https://app.example.com/verify?c=482913">Verify</a></p>')
+    send(maildog_server, inbox, "Welcome", "Hi!", to=["bob@example.com"])
+    send(
+        maildog_server,
+        inbox,
+        "Your code",
+        "Your sign-in code is 482913.",
+        html='<p>Code <b>482913</b>. <a href="https://app.example.com/verify?c=482913">Verify</a></p>',
+    )
 
     assert [item["id"] for item in client.inboxes()] == [inbox.pk]
     assert [m.subject for m in client.messages(inbox.pk)] == ["Your code", "Welcome"]
@@ -154,10 +93,10 @@ def test_client_reads_waits_and_deletes(live_maildog, trust_test_ca, maildog_cli
     assert refused.value.status == 403  # an inbox-scoped token only reads
 
 
-def test_full_token_deletes_and_clears(live_maildog, trust_test_ca, inbox, owner, api_key):
-    client = MaildogClient(live_maildog.url, api_key(owner))
-    send(live_maildog, inbox, "One", "1")
-    send(live_maildog, inbox, "Two", "2")
+def test_full_token_deletes_and_clears(maildog_server, trust_test_ca, inbox, owner, api_key):
+    client = MaildogClient(maildog_server.url, api_key(owner))
+    send(maildog_server, inbox, "One", "1")
+    send(maildog_server, inbox, "Two", "2")
     [two, one] = client.messages(inbox.pk)
     two.delete()
     assert [m.subject for m in client.messages(inbox.pk)] == ["One"]
@@ -168,13 +107,13 @@ def test_full_token_deletes_and_clears(live_maildog, trust_test_ca, inbox, owner
     assert missing.value.status == 404
 
 
-def test_fixture_waits_for_mail_sent_during_the_test(live_maildog, trust_test_ca, maildog, inbox):
+def test_fixture_waits_for_mail_sent_during_the_test(maildog_server, trust_test_ca, maildog, inbox):
     """The fixture's inbox sees only mail sent after the test began, waiting in another thread.
 
     (That a waiting request is woken by an arrival is shown in test_api_wait.py,
     where the test can see the request block before it sends.)
     """
-    send(live_maildog, inbox, "Before the wait", "old")
+    send(maildog_server, inbox, "Before the wait", "old")
     waiter = maildog.client
     result: queue.Queue = queue.Queue()
     thread = threading.Thread(
@@ -183,24 +122,21 @@ def test_fixture_waits_for_mail_sent_during_the_test(live_maildog, trust_test_ca
     thread.start()
     # Whether it lands before or during the request, the fixture's baseline
     # (after_seq) makes the wait skip what was already there.
-    send(live_maildog, inbox, "Arrives later", "new")
+    send(maildog_server, inbox, "Arrives later", "new")
     message = result.get(timeout=60)
     assert message.subject == "Arrives later"
     assert message.seq == waiter.inbox(inbox.pk)["last_seq"]
 
 
 @pytest.fixture
-def app_sends_through_maildog(settings, live_maildog, inbox, trust_test_ca):
+def app_sends_through_maildog(settings, maildog_server, inbox, trust_test_ca):
     """The application under test, configured as docs/api.md says: Django's SMTP backend to Maildog."""
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST = "localhost"
-    settings.EMAIL_PORT = live_maildog.smtp_port
+    settings.EMAIL_PORT = maildog_server.smtp_port
     settings.EMAIL_USE_TLS = True
     settings.EMAIL_HOST_USER = inbox.smtp_username
     settings.EMAIL_HOST_PASSWORD = inbox.smtp_password
-    # The pages extend the admin's templates; their static files are not collected in tests.
-    settings.STORAGES = {**settings.STORAGES, "staticfiles": {
-        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
 
 
 @pytest.mark.urls("tests.password_reset_urls")
@@ -225,10 +161,11 @@ def test_password_reset_example(client, app_sends_through_maildog, maildog):
     assert authenticate(username="ann@example.com", password="old password 1") is None
 
 
-def test_plugin_runs_in_a_test_suite_without_django(live_maildog, trust_test_ca, key, inbox, tmp_path):
+def test_plugin_runs_in_a_test_suite_without_django(maildog_server, trust_test_ca, key, inbox, tmp_path):
     """A user's suite with nothing but the plugin: fixtures configured from MAILDOG_* variables."""
-    (tmp_path / "test_signup.py").write_text(textwrap.dedent(
-        """
+    (tmp_path / "test_signup.py").write_text(
+        textwrap.dedent(
+            """
         import os, smtplib, sys
         from email.message import EmailMessage
 
@@ -245,25 +182,38 @@ def test_plugin_runs_in_a_test_suite_without_django(live_maildog, trust_test_ca,
             assert message.code() == "5521"
             assert "django" not in sys.modules
         """
-    ))
-    env = {
-        name: value for name, value in os.environ.items()
-        if not name.startswith(("DJANGO_", "PYTEST_"))
-    }
-    env.update({
-        "PYTHONPATH": str(ROOT),
-        "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
-        "MAILDOG_URL": live_maildog.url,
-        "MAILDOG_TOKEN": key,
-        "MAILDOG_INBOX_ID": str(inbox.pk),
-        "SMTP_PORT": str(live_maildog.smtp_port),
-        "SMTP_USER": inbox.smtp_username,
-        "SMTP_PASSWORD": inbox.smtp_password,
-    })
+        )
+    )
+    env = {name: value for name, value in os.environ.items() if not name.startswith(("DJANGO_", "PYTEST_"))}
+    env.update(
+        {
+            "PYTHONPATH": str(ROOT),
+            "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
+            "MAILDOG_URL": maildog_server.url,
+            "MAILDOG_TOKEN": key,
+            "MAILDOG_INBOX_ID": str(inbox.pk),
+            "SMTP_PORT": str(maildog_server.smtp_port),
+            "SMTP_USER": inbox.smtp_username,
+            "SMTP_PASSWORD": inbox.smtp_password,
+        }
+    )
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "maildog_client.pytest_plugin", "-q", "-p", "no:cacheprovider",
-         "test_signup.py"],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "maildog_client.pytest_plugin",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "test_signup.py",
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "1 passed" in result.stdout
@@ -276,7 +226,11 @@ def test_plugin_reports_missing_configuration(tmp_path):
     env.update({"PYTHONPATH": str(ROOT), "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"})
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "maildog_client.pytest_plugin", "-q", "-p", "no:cacheprovider"],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode != 0
     assert "MAILDOG_URL and MAILDOG_TOKEN" in result.stdout + result.stderr

@@ -47,7 +47,9 @@ def test_message_change_page_and_raw_download(staff_client, inbox):
 
 def test_staff_clears_an_inbox(staff_client, inbox):
     store_message(inbox, b"Subject: a\r\n\r\na\r\n")
-    staff_client.post(reverse("admin:inboxes_inbox_changelist"), {"action": "clear_messages", "_selected_action": [inbox.pk]})
+    staff_client.post(
+        reverse("admin:inboxes_inbox_changelist"), {"action": "clear_messages", "_selected_action": [inbox.pk]}
+    )
     assert not Message.objects.exists() and Inbox.objects.filter(pk=inbox.pk).exists()
 
 

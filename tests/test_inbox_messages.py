@@ -1,5 +1,7 @@
 """The message list: order, markers, keyset pages, search, read state, deletion, access."""
 
+import re
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -24,7 +26,8 @@ def list_url(inbox, query=""):
 def test_list_shows_newest_first_with_markers(member_client, inbox):
     store_message(inbox, mail("Older"))
     attached = (
-        b"MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nhi\r\n"
+        b"MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n"
+        b"--b\r\nContent-Type: text/plain\r\n\r\nhi\r\n"
         b"--b\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; filename=a.pdf\r\n\r\nx\r\n--b--\r\n"
     )
     store_message(inbox, b"From: billing@example.com\r\nTo: bob@example.com\r\nSubject: Newer\r\n" + attached)
@@ -35,7 +38,7 @@ def test_list_shows_newest_first_with_markers(member_client, inbox):
     assert "billing@example.com" in body and "bob@example.com" in body
     assert 'title="Has attachments"' in body
     assert body.count('class="message-row unread"') == 2
-    assert f'data-last-seq="2"' in body and 'data-live-insert="1"' in body
+    assert 'data-last-seq="2"' in body and 'data-live-insert="1"' in body
 
 
 def test_list_pages_by_sequence_without_counting(member_client, inbox):
@@ -53,7 +56,9 @@ def test_list_pages_by_sequence_without_counting(member_client, inbox):
     assert "Message 004" in second and "Message 000" in second and "Message 005" not in second
     assert 'data-live-insert="0"' in second
     assert f"after={Message.objects.get(subject='Message 004').seq}" in second
-    back = member_client.get(list_url(inbox, f"?after={Message.objects.get(subject='Message 004').seq}")).content.decode()
+    back = member_client.get(
+        list_url(inbox, f"?after={Message.objects.get(subject='Message 004').seq}")
+    ).content.decode()
     assert "Message 054" in back and "Message 005" in back and "Message 004" not in back
 
 
@@ -64,7 +69,9 @@ def test_list_never_loads_raw(member_client, inbox):
     assert not [q for q in queries if '"raw"' in q["sql"] and "inboxes_message" in q["sql"]]
 
 
-@pytest.mark.parametrize("query,expected", [("invoice", "Invoice 7"), ("billing@", "Invoice 7"), ("carol", "For Carol")])
+@pytest.mark.parametrize(
+    "query,expected", [("invoice", "Invoice 7"), ("billing@", "Invoice 7"), ("carol", "For Carol")]
+)
 def test_search_by_subject_sender_recipient(member_client, inbox, query, expected):
     store_message(inbox, mail("Invoice 7", sender="billing@example.com"))
     store_message(inbox, mail("For Carol", to="carol@example.com"))
@@ -120,8 +127,16 @@ def test_single_message_mark_and_delete(member_client, inbox):
 def test_outsider_gets_404_everywhere(outsider_client, inbox):
     message = store_message(inbox, mail("secret"))
     assert outsider_client.get(list_url(inbox)).status_code == 404
-    assert outsider_client.post(reverse("inboxes:messages_delete", args=[inbox.pk]), {"ids": [message.pk]}).status_code == 404
-    assert outsider_client.post(reverse("inboxes:messages_mark", args=[inbox.pk, "read"]), {"ids": [message.pk]}).status_code == 404
+    assert (
+        outsider_client.post(reverse("inboxes:messages_delete", args=[inbox.pk]), {"ids": [message.pk]}).status_code
+        == 404
+    )
+    assert (
+        outsider_client.post(
+            reverse("inboxes:messages_mark", args=[inbox.pk, "read"]), {"ids": [message.pk]}
+        ).status_code
+        == 404
+    )
     assert outsider_client.post(reverse("inboxes:message_delete", args=[inbox.pk, message.pk])).status_code == 404
     assert outsider_client.post(reverse("inboxes:message_mark", args=[inbox.pk, message.pk, "read"])).status_code == 404
     assert Message.objects.filter(pk=message.pk, is_read=False).exists()
@@ -146,4 +161,31 @@ def test_sidebar_shows_unread_counts(member_client, inbox):
     store_message(inbox, mail("a"))
     store_message(inbox, mail("b"))
     body = member_client.get(reverse("inboxes:home")).content.decode()
-    assert f'data-unread-inbox="{inbox.pk}">2<' in body
+    assert re.search(rf'data-unread-inbox="{inbox.pk}"[^>]*>2<', body)
+
+
+def test_unread_counts_look_only_at_the_newest_window(inbox, monkeypatch):
+    from inboxes import unread
+
+    monkeypatch.setattr(unread, "UNREAD_WINDOW", 3)
+    for n in range(5):
+        store_message(inbox, mail(f"m{n}"))
+    inbox.refresh_from_db()
+    assert unread.unread_counts([inbox]) == {inbox.pk: 3}
+    Message.objects.filter(inbox=inbox, seq=5).update(is_read=True)
+    assert unread.unread_counts([inbox]) == {inbox.pk: 2}
+    assert unread.unread_counts([]) == {}
+
+
+def test_home_lists_teams_and_inboxes(client, owner, member, outsider, inbox):
+    client.force_login(member)
+    body = client.get(reverse("inboxes:home")).content.decode()
+    assert "Acme QA" in body and "Staging" in body and "New inbox" not in body.split("<main")[1]
+    client.force_login(owner)
+    assert "New inbox" in client.get(reverse("inboxes:home")).content.decode().split("<main")[1]
+    client.force_login(outsider)
+    body = client.get(reverse("inboxes:home")).content.decode()
+    assert "Staging" not in body and "Other team" in body
+    assert client.post(reverse("inboxes:home")).status_code == 405
+    client.logout()
+    assert client.get(reverse("inboxes:home")).status_code == 302

@@ -69,7 +69,14 @@ def test_tabs_show_their_content(owner_client, rich):
     assert "Subject" in headers and "Content-Type" in headers
     assert "Content-Transfer-Encoding" in get("raw")
     mime = get("mime")
-    for ctype in ("multipart/mixed", "multipart/alternative", "multipart/related", "text/plain", "text/html", "image/png"):
+    for ctype in (
+        "multipart/mixed",
+        "multipart/alternative",
+        "multipart/related",
+        "text/plain",
+        "text/html",
+        "image/png",
+    ):
         assert ctype in mime
     assert "utf-8" in mime and "base64" in mime and "cid:logo@shop" in mime
     assert "evil.html" in get("attachments")
@@ -141,8 +148,9 @@ def test_raw_source_and_eml_download_are_byte_exact(owner_client, inbox):
 
 def test_unparseable_message_shows_raw_source_and_problem(owner_client, inbox):
     raw = (
-        b"From: broken@example.com\r\nSubject: broken\r\nContent-Type: multipart/mixed; boundary=\"zzz\"\r\n"
-        b"Content-Transfer-Encoding: base64\r\n\r\n--zzz\r\nContent-Type: text/html\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+        b'From: broken@example.com\r\nSubject: broken\r\nContent-Type: multipart/mixed; boundary="zzz"\r\n'
+        b"Content-Transfer-Encoding: base64\r\n\r\n"
+        b"--zzz\r\nContent-Type: text/html\r\nContent-Transfer-Encoding: base64\r\n\r\n"
         b"!!!not base64!!!\r\n"
     )
     message = store_message(inbox, raw)

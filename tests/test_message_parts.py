@@ -24,7 +24,9 @@ MULTIPART = (
 def test_headers_are_decoded_in_order():
     parts = parse(MULTIPART)
     assert [(h.name, h.value) for h in parts.headers[:3]] == [
-        ("From", "App <app@example.com>"), ("To", "ann@example.com"), ("Subject", "Café")
+        ("From", "App <app@example.com>"),
+        ("To", "ann@example.com"),
+        ("Subject", "Café"),
     ]
 
 
@@ -76,7 +78,10 @@ def test_html_links_take_image_alt_text_and_close_unclosed_anchors():
     "text, urls",
     [
         ("Go to https://x.example/a.", ["https://x.example/a"]),
-        ("(see https://x.example/a_(b)) and http://y.example/?q=1,", ["https://x.example/a_(b)", "http://y.example/?q=1"]),
+        (
+            "(see https://x.example/a_(b)) and http://y.example/?q=1,",
+            ["https://x.example/a_(b)", "http://y.example/?q=1"],
+        ),
         ('"https://x.example/q"', ["https://x.example/q"]),
         ("no links here, just ftp://x", []),
     ],
@@ -104,6 +109,8 @@ def test_broken_mime_never_raises(raw):
 
 
 def test_bad_base64_is_reported():
-    raw = (b"Content-Type: multipart/mixed; boundary=x\r\n\r\n--x\r\nContent-Type: application/pdf\r\n"
-           b"Content-Transfer-Encoding: base64\r\n\r\n%%%\r\n--x--\r\n")
+    raw = (
+        b"Content-Type: multipart/mixed; boundary=x\r\n\r\n--x\r\nContent-Type: application/pdf\r\n"
+        b"Content-Transfer-Encoding: base64\r\n\r\n%%%\r\n--x--\r\n"
+    )
     assert any("Base64" in error for error in parse(raw).errors)

@@ -69,7 +69,12 @@ def test_serve_runs_web_and_smtp_in_one_process(serve_env, tmp_path):
             client.sendmail("app@example.com", ["a@example.com"], b"Subject: via serve\r\n\r\nhi\r\n")
     finally:
         process.send_signal(signal.SIGTERM)
-        output, _ = process.communicate(timeout=60)
+        try:
+            output, _ = process.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            output, _ = process.communicate()
+            pytest.fail(f"serve did not stop within 60 s of SIGTERM:\n{output}")
     assert process.returncode == 0, output
     assert "SMTP listening on 127.0.0.1" in output
     count = manage(

@@ -129,3 +129,26 @@ def test_throttle_delays_grow_and_lockout_expires():
     assert not throttle.is_blocked("192.0.2.2"), "other clients are not affected"
     now[0] += 61
     assert not throttle.is_blocked("192.0.2.1")
+
+
+@pytest.mark.parametrize("initial_response", [True, False], ids=["with-initial-response", "challenge-only"])
+def test_auth_login_mechanism(smtp_server, inbox, client_tls_context, initial_response):
+    client = connect(smtp_server, client_tls_context)
+    client.ehlo()
+    assert set(client.esmtp_features["auth"].split()) == {"LOGIN", "PLAIN"}
+    client.user, client.password = inbox.smtp_username, inbox.smtp_password
+    code, _ = client.auth("LOGIN", client.auth_login, initial_response_ok=initial_response)
+    assert code == 235
+    assert client.sendmail("app@example.com", ["a@example.com"], MESSAGE) == {}
+    client.quit()
+    assert Message.objects.get().auth_username == inbox.smtp_username
+
+
+def test_auth_login_with_a_wrong_password_is_535(smtp_server, inbox, client_tls_context):
+    client = connect(smtp_server, client_tls_context)
+    client.ehlo()
+    client.user, client.password = inbox.smtp_username, "wrong"
+    with pytest.raises(smtplib.SMTPAuthenticationError) as refused:
+        client.auth("LOGIN", client.auth_login)
+    assert refused.value.smtp_code == 535
+    client.close()

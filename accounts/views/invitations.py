@@ -55,7 +55,9 @@ def invitation_cancel(request, team_id, invitation_id):
 
 
 def _open_invitation(token):
-    return get_object_or_404(Invitation.objects.select_related("team", "invited_by"), token=token, accepted_at__isnull=True)
+    return get_object_or_404(
+        Invitation.objects.select_related("team", "invited_by"), token=token, accepted_at__isnull=True
+    )
 
 
 @require_http_methods(["GET"])

@@ -19,7 +19,9 @@ def team_list(request):
     memberships = (
         Membership.objects.filter(user=request.user)
         .select_related("team")
-        .annotate(inbox_count=Count("team__inboxes", distinct=True), member_count=Count("team__memberships", distinct=True))
+        .annotate(
+            inbox_count=Count("team__inboxes", distinct=True), member_count=Count("team__memberships", distinct=True)
+        )
         .order_by("team__name", "team_id")
     )
     return render(request, "accounts/team_list.html", {"memberships": memberships})
@@ -64,6 +66,4 @@ def team_rename(request, team_id):
         form.save()
         messages.success(request, "Team renamed.")
         return redirect("accounts:team", team_id)
-    return render(
-        request, "accounts/team_form.html", {"form": form, "title": "Rename team", "team": membership.team}
-    )
+    return render(request, "accounts/team_form.html", {"form": form, "title": "Rename team", "team": membership.team})

@@ -69,9 +69,7 @@ class MessageFilters:
                 Q(envelope_to__icontains=self.to) | Q(to_header__icontains=self.to) | Q(cc_header__icontains=self.to)
             )
         if self.sender:
-            messages = messages.filter(
-                Q(envelope_from__icontains=self.sender) | Q(from_header__icontains=self.sender)
-            )
+            messages = messages.filter(Q(envelope_from__icontains=self.sender) | Q(from_header__icontains=self.sender))
         if self.subject:
             messages = messages.filter(subject__icontains=self.subject)
         if self.text:

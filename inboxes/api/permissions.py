@@ -43,4 +43,3 @@ class ScopedTokenReadOnly(BasePermission):
     def has_permission(self, request, view):
         token = request.auth
         return request.method in SAFE_METHODS or token is None or token.inbox_id is None
-

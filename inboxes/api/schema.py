@@ -1,6 +1,4 @@
-"""OpenAPI schema additions: the token scheme and the (async, non-DRF) waiting endpoint."""
-
-from drf_spectacular.extensions import OpenApiAuthenticationExtension
+"""OpenAPI schema addition: the waiting endpoint, an async view that DRF cannot introspect."""
 
 from .filters import MessageFilters
 from .wait import DEFAULT_TIMEOUT, MAX_TIMEOUT
@@ -17,21 +15,14 @@ FILTER_DESCRIPTIONS = {
 FILTER_TYPES = {"after_seq": "integer", "after": "integer"}
 
 
-class ApiTokenScheme(OpenApiAuthenticationExtension):
-    target_class = "inboxes.api.authentication.ApiTokenAuthentication"
-    name = "apiToken"
-
-    def get_security_definition(self, auto_schema):
-        return {
-            "type": "http",
-            "scheme": "bearer",
-            "description": "An API token from Maildog's API tokens page: `Authorization: Bearer mdg_…`.",
-        }
-
-
 def _parameter(name, schema_type, description, location="query"):
-    return {"name": name, "in": location, "required": location == "path", "schema": {"type": schema_type},
-            "description": description}
+    return {
+        "name": name,
+        "in": location,
+        "required": location == "path",
+        "schema": {"type": schema_type},
+        "description": description,
+    }
 
 
 def add_wait_endpoint(result, generator, request, public):

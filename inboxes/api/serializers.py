@@ -42,7 +42,9 @@ class InboxSerializer(serializers.ModelSerializer):
         fields = ["id", "name", "team", "created", "last_seq", "max_messages", "message_count", "smtp", "messages_url"]
 
     def get_message_count(self, inbox) -> int:
-        return inbox.messages.count()
+        # Lists annotate the count (one query for all inboxes); a single inbox counts its own.
+        counted = getattr(inbox, "counted_messages", None)
+        return counted if counted is not None else inbox.messages.count()
 
     def get_smtp(self, inbox) -> SmtpSettingsSerializer(allow_null=True):
         token = self.context.get("token")

@@ -1,6 +1,5 @@
 from django.urls import path
 
-from . import schema  # noqa: F401 - registers the token scheme with drf-spectacular
 from . import views, wait
 
 app_name = "api"

@@ -4,6 +4,7 @@ Every view reaches inboxes through `_get_inbox_for_user`, which applies the
 token's reach (its user's teams, or its one inbox) and answers 404 outside it.
 """
 
+from django.db.models import Count
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
@@ -57,7 +58,8 @@ class InboxList(generics.ListAPIView):
     serializer_class = InboxSerializer
 
     def get_queryset(self):
-        return inboxes_for(self.request.user, self.request.auth).order_by("team__name", "name", "pk")
+        inboxes = inboxes_for(self.request.user, self.request.auth)
+        return inboxes.annotate(counted_messages=Count("messages")).order_by("team__name", "name", "pk")
 
     def get_serializer_context(self):
         return {**super().get_serializer_context(), "token": self.request.auth}

@@ -122,7 +122,5 @@ async def wait_for_message(request, inbox_id):
     if found is None and waiting.timeout > 0:
         found = await _wait_for_event(waiting)
     if found is None:
-        return JsonResponse(
-            {"detail": f"No matching message arrived within {waiting.timeout:g} seconds."}, status=408
-        )
+        return JsonResponse({"detail": f"No matching message arrived within {waiting.timeout:g} seconds."}, status=408)
     return JsonResponse(found)

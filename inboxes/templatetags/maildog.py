@@ -1,11 +1,11 @@
 """Template helpers for Maildog's layout."""
 
 from django import template
-from django.db.models import Count, Q
 
 from accounts.models import Membership
 
 from ..models import Inbox
+from ..unread import UNREAD_WINDOW, unread_counts
 
 register = template.Library()
 
@@ -18,13 +18,22 @@ def sidebar(context):
     memberships = list(
         Membership.objects.filter(user=request.user).select_related("team").order_by("team__name", "team_id")
     )
-    inboxes = (
-        Inbox.objects.filter(team__in=[m.team_id for m in memberships])
-        .annotate(unread=Count("messages", filter=Q(messages__is_read=False)))
-        .order_by("name", "id")
-    )
+    inboxes = list(Inbox.objects.filter(team__in=[m.team_id for m in memberships]).order_by("name", "id"))
+    counts = unread_counts(inboxes)
     by_team = {}
     for inbox in inboxes:
+        inbox.unread = counts[inbox.pk]
         by_team.setdefault(inbox.team_id, []).append(inbox)
     teams = [(m, by_team.get(m.team_id, [])) for m in memberships]
-    return {"teams": teams, "current_inbox_id": getattr(current, "pk", None), "request": request}
+    return {
+        "teams": teams,
+        "current_inbox_id": getattr(current, "pk", None),
+        "request": request,
+        "unread_window": UNREAD_WINDOW,
+    }
+
+
+@register.filter
+def unread_badge(count):
+    """The badge text: the count, or "999+" once the counted window is full."""
+    return f"{UNREAD_WINDOW - 1}+" if count >= UNREAD_WINDOW else str(count)

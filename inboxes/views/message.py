@@ -5,6 +5,7 @@ script, opaque origin), framed by `<iframe sandbox>`, and never inlined into
 Maildog's pages. Downloads are always attachments with `nosniff`.
 """
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
@@ -73,6 +74,7 @@ def message(request, inbox_id, message_id):
         "frame_url": frame_url,
         "raw_text": bytes(message.raw).decode("utf-8", "replace") if tab == "raw" else "",
         "can_manage": can_manage_team(request.user, message.inbox.team_id),
+        "auth_checks_enabled": settings.MAILDOG_AUTH_CHECKS,
     }
     return render(request, "inboxes/message.html", context)
 

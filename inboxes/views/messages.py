@@ -5,6 +5,7 @@ unique (inbox, seq) index), so page 2,000 of a 100,000-message inbox costs the
 same as page 1 and no page counts the whole table.
 """
 
+from django.conf import settings
 from django.contrib import messages as flash
 from django.contrib.auth.decorators import login_required
 from django.db.models import Q
@@ -18,8 +19,19 @@ from .access import _get_inbox_for_user, _get_message, can_manage_team
 
 PAGE_SIZE = 50
 LIST_FIELDS = [
-    "id", "inbox_id", "seq", "received_at", "subject", "from_header", "to_header", "envelope_from",
-    "envelope_to", "size", "has_attachments", "is_read", "auth_verdict",
+    "id",
+    "inbox_id",
+    "seq",
+    "received_at",
+    "subject",
+    "from_header",
+    "to_header",
+    "envelope_from",
+    "envelope_to",
+    "size",
+    "has_attachments",
+    "is_read",
+    "auth_verdict",
 ]
 
 
@@ -31,8 +43,11 @@ def _int_param(request, name):
 def _search(queryset, query):
     for word in query.split():
         queryset = queryset.filter(
-            Q(subject__icontains=word) | Q(from_header__icontains=word) | Q(to_header__icontains=word)
-            | Q(envelope_from__icontains=word) | Q(cc_header__icontains=word)
+            Q(subject__icontains=word)
+            | Q(from_header__icontains=word)
+            | Q(to_header__icontains=word)
+            | Q(envelope_from__icontains=word)
+            | Q(cc_header__icontains=word)
         )
     return queryset
 
@@ -70,6 +85,7 @@ def inbox(request, inbox_id):
         "last_seq": inbox.last_seq,
         "can_manage": can_manage_team(request.user, inbox.team_id),
         "tab": "messages",
+        "auth_checks_enabled": settings.MAILDOG_AUTH_CHECKS,
     }
     return render(request, "inboxes/inbox.html", context)
 

@@ -35,6 +35,11 @@
     return d.toLocaleString(undefined, { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false });
   }
 
+  // SPF/DKIM/DMARC results: inboxes/static/inboxes/authchecks.js listens for this.
+  function announceChecked(data) {
+    document.dispatchEvent(new CustomEvent("maildog:message.checked", { detail: data }));
+  }
+
   // --- The open inbox: new rows without a reload --------------------------
   var table = document.getElementById("message-list");
   if (table) {
@@ -59,11 +64,9 @@
       link.textContent = m.subject || "(no subject)";
       link.href = m.url;
       row.querySelector(".cell-to").textContent = "to " + m.to;
-      if (m.has_attachments) {
-        var clip = document.createElement("span");
-        clip.className = "clip"; clip.title = "Has attachments"; clip.textContent = "📎";
-        row.querySelector(".flags").appendChild(clip);
-      }
+      row.querySelector(".clip").hidden = !m.has_attachments;
+      var marker = row.querySelector("[data-auth-marker-id]");
+      if (marker) marker.dataset.authMarkerId = m.id;
       row.querySelector(".size").textContent = formatSize(m.size);
       var time = row.querySelector("time");
       time.dateTime = m.received_at; time.textContent = formatTime(m.received_at);
@@ -82,21 +85,21 @@
       onMessage: function (data) {
         if (data.type === "message.new") addRow(data.message);
         else if (data.type === "caught_up") data.messages.forEach(addRow);
-        else if (data.type === "message.checked") {
-          var row = tbody.querySelector('tr[data-id="' + data.message_id + '"]');
-          if (row && data.verdict) {
-            var flags = row.querySelector(".flags");
-            var badge = flags.querySelector(".verdict") || flags.appendChild(document.createElement("span"));
-            badge.className = "verdict verdict-" + data.verdict;
-            badge.textContent = data.verdict;
-          }
-        }
+        else if (data.type === "message.checked") announceChecked(data);
       }
     });
 
     var all = document.getElementById("select-all");
     if (all) all.addEventListener("change", function () {
       tbody.querySelectorAll('input[name="ids"]').forEach(function (box) { box.checked = all.checked; });
+    });
+  }
+
+  // --- A message page: its checks panel updates when the verdict arrives --------
+  var messageLive = document.getElementById("message-live");
+  if (messageLive) {
+    liveSocket("/ws/inboxes/" + messageLive.dataset.inboxId + "/", {
+      onMessage: function (data) { if (data.type === "message.checked") announceChecked(data); }
     });
   }
 
@@ -108,7 +111,8 @@
         Object.keys(data.counts).forEach(function (id) {
           var badge = document.querySelector('[data-unread-inbox="' + id + '"]');
           if (!badge) return;
-          badge.textContent = data.counts[id];
+          var count = data.counts[id];
+          badge.textContent = count >= data.window ? (data.window - 1) + "+" : count;
           badge.classList.toggle("zero", data.counts[id] === 0);
         });
       }
