@@ -210,10 +210,13 @@ def maildog_mail(settings, smtp_server, team):
 # --- DNS for the SPF/DKIM/DMARC checks ----------------------------------------
 @pytest.fixture(scope="session")
 def loopback_dns_server():
+    """The loopback DNS server; Maildog processes the tests start inherit it through the environment."""
     from tests.dnsserver import LoopbackDNS
 
     server = LoopbackDNS().start()
-    yield server
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MAILDOG_DNS_NAMESERVERS", server.nameserver)
+        yield server
     server.stop()
 
 
@@ -225,7 +228,8 @@ def loopback_dns(loopback_dns_server, settings):
     loopback_dns_server.zone.clear()
     flush_cache()
     settings.MAILDOG_DNS_NAMESERVERS = [loopback_dns_server.nameserver]
-    settings.MAILDOG_DNS_TIMEOUT = 2.0
+    # Loopback answers take milliseconds; the margin is for a heavily loaded machine.
+    settings.MAILDOG_DNS_TIMEOUT = 5.0
     yield loopback_dns_server
     flush_cache()
 

@@ -71,6 +71,10 @@ def test_too_many_void_lookups_is_permerror(loopback_dns):
 
     assert result["result"] == "permerror"
     assert "void" in result["reason"].lower()
+    review = result["record_review"]
+    assert review["void_dns_lookups"] == 3
+    assert review["valid"] is False
+    assert "void" in review["error"]
 
 
 def test_syntax_error_is_permerror_with_the_review_saying_why(loopback_dns):
@@ -85,6 +89,7 @@ def test_syntax_error_is_permerror_with_the_review_saying_why(loopback_dns):
 
 def test_dns_unreachable_is_temperror(auth_zones, settings, unused_udp_port):
     settings.MAILDOG_DNS_NAMESERVERS = [f"127.0.0.1:{unused_udp_port}"]
+    settings.MAILDOG_DNS_TIMEOUT = 1.0  # a refused nameserver costs the whole timeout
 
     result = check_spf(GOOD_IP, "orders@shop.test", "")
 
