@@ -120,8 +120,8 @@ def test_attachment_downloads_as_attachment_never_inline(owner_client, rich):
     from inboxes.message_view import MessageView
 
     view = MessageView(bytes(Message.objects.defer(None).get(pk=rich.pk).raw))
-    [attachment] = view.attachments
-    response = owner_client.get(url("message_part", rich, attachment.index))
+    [attachment] = view.files
+    response = owner_client.get(url("message_attachment", rich, attachment.index))
     assert response.status_code == 200
     assert response["Content-Disposition"].startswith("attachment;") and "evil.html" in response["Content-Disposition"]
     assert response["Content-Type"] == "application/octet-stream"
