@@ -11,6 +11,7 @@ import secrets
 from pathlib import Path
 
 import dj_database_url
+from whitenoise.compress import Compressor
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -261,10 +262,25 @@ LOGGING = {
 # STATIC_ROOT after collectstatic (compressed, hashed names).
 WHITENOISE_USE_FINDERS = DEBUG
 WHITENOISE_AUTOREFRESH = DEBUG
+# Source maps are only fetched by browser devtools; compressing their megabytes
+# (twice: plain and hashed names) would dominate collectstatic's time.
+WHITENOISE_SKIP_COMPRESS_EXTENSIONS = (*Compressor.SKIP_COMPRESS_EXTENSIONS, "map")
 
 # --- API (/api/v1/) ----------------------------------------------------------
 # Swagger UI's files come from drf-spectacular-sidecar: served by Maildog, no CDN.
+# Its Redoc copy is not collected, and source maps (only read by developer tools)
+# are not compressed: brotli on megabytes of maps would slow every collectstatic.
 INSTALLED_APPS += ["drf_spectacular_sidecar"]
+STATICFILES_FINDERS = [
+    "django.contrib.staticfiles.finders.FileSystemFinder",
+    "maildog_site.staticfinders.AppDirectoriesFinder",
+]
+WHITENOISE_SKIP_COMPRESS_EXTENSIONS = [
+    # WhiteNoise's defaults (already compressed formats), plus source maps.
+    *("jpg", "jpeg", "png", "gif", "webp", "zip", "gz", "tgz", "bz2", "tbz", "xz", "br", "swf", "flv"),
+    *("woff", "woff2", "3gp", "3gpp", "asf", "avi", "m4v", "mov", "mp4", "mpeg", "mpg", "webm", "wmv"),
+    "map",
+]
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["inboxes.api.authentication.ApiTokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": [
@@ -287,7 +303,6 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": "/api/v1",
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    "REDOC_DIST": "SIDECAR",
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "inboxes.api.schema.add_wait_endpoint",

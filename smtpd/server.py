@@ -88,6 +88,9 @@ class SMTPService:
         for server in self.servers:
             await server.wait_closed()
         self.servers.clear()
+        # Live events of messages already answered with 250 still go out before the loop ends.
+        if self.handler.background:
+            await asyncio.wait(set(self.handler.background), timeout=5)
         await close_check_queue(timeout=grace)
 
 

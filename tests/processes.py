@@ -66,7 +66,7 @@ class Process:
     def output(self) -> str:
         return self.log_path.read_text(errors="replace")
 
-    def wait_http(self, url: str, timeout: float = 20.0, **kwargs) -> httpx.Response:
+    def wait_http(self, url: str, timeout: float = 60.0, **kwargs) -> httpx.Response:
         """Poll `url` until it answers (any status); fail with the process's output if it never does."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -78,7 +78,7 @@ class Process:
                 time.sleep(0.1)
         raise AssertionError(f"{self.name} did not answer {url} within {timeout}s:\n{self.output()}")
 
-    def wait_port(self, port: int, timeout: float = 20.0) -> None:
+    def wait_port(self, port: int, timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.popen.poll() is not None:

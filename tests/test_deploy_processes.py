@@ -115,8 +115,9 @@ def deployment(procs_database, tls_files, tmp_path_factory):
         MAILDOG_AUTH_CHECKS="0",
         PORT=ports["web"],
     )
+    # The build step (as docs/deploy.md has it), then the Procfile's release.
     for step in ("python manage.py collectstatic --noinput", procfile()["release"]):
-        result = run(step, env)
+        result = run(step, env, timeout=180)
         assert result.returncode == 0, f"{step}:\n{result.stdout}\n{result.stderr}"
     result = run(f"python manage.py shell -c '{SETUP_SCRIPT}'", env)
     assert result.returncode == 0, result.stderr
@@ -384,3 +385,15 @@ def test_restarting_smtp_while_a_client_sends_loses_nothing_silently(deployment,
     assert set(accepted_by_old.values()) <= logged_ids
     assert deployment["password"] not in old.output()
     assert "Body of stream" not in old.output()
+
+
+def test_an_idle_websocket_stays_open_and_still_gets_events(deployment, client_context):
+    # The Redis layer blocks up to 5 s per receive: a websocket idle for longer
+    # must neither be closed by the server nor miss the next event.
+    with open_websocket(deployment, "web2") as websocket:
+        with pytest.raises(TimeoutError):
+            websocket.recv(timeout=7)
+        with smtp_login(deployment, client_context, "smtp2") as client:
+            client.sendmail("app@example.com", ["user@example.com"], email("After a quiet spell"))
+        [event] = _events(websocket, 1)
+    assert event["message"]["subject"] == "After a quiet spell"

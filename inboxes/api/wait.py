@@ -9,7 +9,10 @@ costs one channel on the layer and no queries. Answers 200 with the message
 (the earliest match), or 408 when the timeout passes first.
 
 It is an async view (served by daphne); DRF views are synchronous, so this one
-authenticates, authorizes and throttles with the same helpers itself.
+authenticates, authorizes and throttles with the same helpers itself. Behind
+synchronous middleware (WhiteNoise) Django runs it from the request's worker
+thread, so a wait keeps that thread idle until it answers: the rate limit and
+the timeout cap (MAX_TIMEOUT) bound how many there can be.
 """
 
 import asyncio
