@@ -1,9 +1,12 @@
 """Taking a captured message apart: headers, bodies, MIME tree, attachments, links.
 
-Pure functions over the raw bytes, for the API and the message pages. Captured
-mail can be broken in every way MIME allows and a few it does not: nothing here
-raises on bad input. Each problem becomes a readable note in `errors` and the
-rest of the message is still read.
+The one place that reads a message's structure, for the JSON API and the web
+pages alike, so a part, an attachment and a link mean the same in both: parts
+are addressed by their `path` in the MIME tree ("1.2"), attachments by their
+`index` in `MessageParts.attachments`. Captured mail can be broken in every way
+MIME allows and a few it does not: nothing here raises on bad input. Each
+problem becomes a readable note in `errors` and the rest of the message is
+still read.
 """
 
 import re
@@ -18,6 +21,14 @@ from .mime import parse as parse_message
 # end a URL in running text.
 TEXT_URL = re.compile(r"""\bhttps?://[^\s<>"'`]+""", re.IGNORECASE)
 TRAILING_PUNCTUATION = ".,;:!?'\""
+# Link schemes Maildog's own pages may turn into real links; others (javascript:,
+# data:, ...) are only shown as text.
+SAFE_LINK_SCHEMES = ("http://", "https://", "mailto:")
+
+
+def _bare_cid(content_id: str) -> str:
+    """A Content-ID as `cid:` URLs write it: without the angle brackets."""
+    return content_id.strip().strip("<>").strip()
 
 
 @dataclass
@@ -40,6 +51,15 @@ class Part:
     size: int = 0
     children: list["Part"] = field(default_factory=list)
 
+    @property
+    def cid(self) -> str:
+        return _bare_cid(self.content_id)
+
+    @property
+    def is_container(self) -> bool:
+        """A multipart: it has parts but no content of its own (an attached message is content)."""
+        return self.content_type.startswith("multipart/")
+
 
 @dataclass
 class Attachment:
@@ -53,6 +73,15 @@ class Attachment:
     content_id: str = ""
     disposition: str = ""
 
+    @property
+    def cid(self) -> str:
+        return _bare_cid(self.content_id)
+
+    @property
+    def inline(self) -> bool:
+        """Shown inside the HTML body (it has a Content-ID and is not marked as an attachment), not a file."""
+        return bool(self.cid) and self.disposition != "attachment"
+
 
 @dataclass
 class Link:
@@ -62,16 +91,60 @@ class Link:
     text: str
     source: str  # "html" or "text"
 
+    @property
+    def clickable(self) -> bool:
+        """Only web and mail links may become real links in Maildog's own pages."""
+        return self.href.lower().startswith(SAFE_LINK_SCHEMES)
+
 
 @dataclass
 class MessageParts:
+    """What `parse` read. `text`/`html` are "" when the body is missing; `has_text`/`has_html` tell which."""
+
     headers: list[Header] = field(default_factory=list)
     text: str = ""
     html: str = ""
+    has_text: bool = False
+    has_html: bool = False
     root: Part | None = None
     attachments: list[Attachment] = field(default_factory=list)
     links: list[Link] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    # The parsed message, kept to hand out part contents without parsing again.
+    message: EmailMessage | None = field(default=None, repr=False, compare=False)
+
+    def part(self, path: str) -> Part | None:
+        """The tree node at `path` ("" is the whole message), or None."""
+        node = self.root
+        for number in _path_numbers(path):
+            if node is None or number is None or not 1 <= number <= len(node.children):
+                return None
+            node = node.children[number - 1]
+        return node
+
+    def content(self, path: str) -> bytes | None:
+        """The decoded content of the part at `path`; None for a container or a path that does not exist."""
+        node = self.part(path)
+        if node is None or node.is_container or self.message is None:
+            return None
+        email_part = self.message
+        for number in _path_numbers(path):
+            email_part = _children(email_part, path, self.errors)[number - 1]
+        return _safe(self.errors, f"Content of part {path or 'body'}", lambda: part_bytes(email_part), b"")
+
+    def attachment(self, index: int) -> tuple[Attachment, bytes] | None:
+        """The `index`-th attachment and its decoded content, or None."""
+        if not 0 <= index < len(self.attachments):
+            return None
+        found = self.attachments[index]
+        return found, self.content(found.path) or b""
+
+
+def _path_numbers(path: str) -> list[int | None]:
+    """ "1.2" as [1, 2]; "" (the whole message) as []; a malformed step as None."""
+    if not path:
+        return []
+    return [int(step) if step.isdigit() else None for step in path.split(".")]
 
 
 def _safe(errors, what, function, default):
@@ -102,12 +175,21 @@ def part_bytes(part) -> bytes:
     """The part's content after transfer decoding (base64, quoted-printable).
 
     An attached message (message/rfc822) is given as the message's own bytes.
+    A transfer encoding that cannot be undone gives the content as it is.
     """
     if part.get_content_type() == "message/rfc822" and part.is_multipart():
         inner = part.get_payload()
         return inner[0].as_bytes() if inner else b""
-    payload = part.get_payload(decode=True)
-    return payload if isinstance(payload, bytes) else b""
+    if part.is_multipart():
+        return b""
+    try:
+        payload = part.get_payload(decode=True)
+    except (ValueError, LookupError, TypeError, AssertionError):  # damaged transfer encoding
+        payload = None
+    if not isinstance(payload, bytes):
+        raw = part.get_payload()
+        payload = raw.encode("utf-8", "surrogateescape") if isinstance(raw, str) else b""
+    return payload
 
 
 def part_text(part) -> str:
@@ -118,7 +200,7 @@ def part_text(part) -> str:
     """
     try:
         content = part.get_content()
-    except (LookupError, ValueError, AssertionError, UnicodeError):
+    except (LookupError, ValueError, AssertionError, UnicodeError, KeyError):
         content = part_bytes(part).decode("utf-8", "replace")
     if isinstance(content, bytes):
         content = content.decode("utf-8", "replace")
@@ -287,6 +369,7 @@ def parse(raw: bytes) -> MessageParts:
     message = _safe(result.errors, "Message could not be parsed", lambda: parse_message(bytes(raw)), None)
     if message is None:
         return result
+    result.message = message
     result.errors.extend(f"{type(defect).__name__}: {defect}" for defect in message.defects)
     result.headers = _headers(message, result.errors)
     result.root = _tree(message, "", result.errors)
@@ -294,9 +377,9 @@ def parse(raw: bytes) -> MessageParts:
     text_part = _body(message, "plain", result.errors)
     html_part = _body(message, "html", result.errors)
     if text_part is not None:
-        result.text = part_text(text_part)
+        result.text, result.has_text = part_text(text_part), True
     if html_part is not None:
-        result.html = part_text(html_part)
+        result.html, result.has_html = part_text(html_part), True
     bodies = [part for part in (text_part, html_part) if part is not None]
     result.attachments = [attachment for attachment, _ in _attachments(message, bodies, result.errors)]
 
@@ -311,16 +394,4 @@ def parse(raw: bytes) -> MessageParts:
 
 def attachment(raw: bytes, index: int) -> tuple[Attachment, bytes] | None:
     """The `index`-th attachment (as listed by `parse`) and its decoded content, or None."""
-    errors: list[str] = []
-    message: EmailMessage | None = _safe(errors, "Message could not be parsed", lambda: parse_message(bytes(raw)), None)
-    if message is None:
-        return None
-    bodies = []
-    for kind in ("plain", "html"):
-        part = _body(message, kind, errors)
-        if part is not None:
-            bodies.append(part)
-    for found, part in _attachments(message, bodies, errors):
-        if found.index == index:
-            return found, part_bytes(part)
-    return None
+    return parse(raw).attachment(index)

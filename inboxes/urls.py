@@ -25,7 +25,13 @@ urlpatterns = [
     path(msg + "html/", message.message_html, name="message_html"),
     path(msg + "source/", message.message_source, name="message_source"),
     path(msg + "download/", message.message_eml, name="message_eml"),
-    path(msg + "parts/<int:index>/", message.message_part, name="message_part"),
+    # A part's path in the MIME tree ("1.2"; "0" is the whole message), as the API's `parts` list them.
+    re_path(
+        r"^inboxes/(?P<inbox_id>[0-9]+)/messages/(?P<message_id>[0-9]+)/parts/(?P<path>[0-9]+(?:\.[0-9]+)*)/$",
+        message.message_part,
+        name="message_part",
+    ),
+    path(msg + "attachments/<int:index>/", message.message_attachment, name="message_attachment"),
     path(msg + "delete/", messages.message_delete, name="message_delete"),
     re_path(
         r"^inboxes/(?P<inbox_id>[0-9]+)/messages/(?P<message_id>[0-9]+)/mark-(?P<state>read|unread)/$",

@@ -120,8 +120,8 @@ def test_attachment_downloads_as_attachment_never_inline(owner_client, rich):
     from inboxes.message_view import MessageView
 
     view = MessageView(bytes(Message.objects.defer(None).get(pk=rich.pk).raw))
-    [attachment] = view.attachments
-    response = owner_client.get(url("message_part", rich, attachment.index))
+    [attachment] = view.files
+    response = owner_client.get(url("message_attachment", rich, attachment.index))
     assert response.status_code == 200
     assert response["Content-Disposition"].startswith("attachment;") and "evil.html" in response["Content-Disposition"]
     assert response["Content-Type"] == "application/octet-stream"
@@ -193,3 +193,68 @@ def test_message_of_another_inbox_id_combination_is_404(owner_client, rich, team
 @pytest.mark.parametrize("name", ["message", "message_html", "message_source", "message_eml"])
 def test_wrong_method_is_405(owner_client, rich, name):
     assert owner_client.post(url(name, rich)).status_code == 405
+
+
+def test_mime_tab_downloads_parts_by_their_path(owner_client, rich):
+    mime = owner_client.get(url("message", rich) + "?tab=mime").content.decode()
+    # mixed > [alternative > [plain, related > [html, png]], evil.html]
+    for path in ("1.1", "1.2.1", "1.2.2", "2"):
+        assert f'href="{url("message_part", rich, path)}"' in mime
+    for container in ("0", "1", "1.2"):
+        assert f'href="{url("message_part", rich, container)}"' not in mime
+    png = owner_client.get(url("message_part", rich, "1.2.2"))
+    assert png.status_code == 200 and png.content == PIXEL
+    assert png["Content-Type"] == "application/octet-stream" and png["Content-Disposition"].startswith("attachment;")
+    assert owner_client.get(url("message_part", rich, "2")).content == b"<html><script>alert(1)</script></html>"
+    assert owner_client.get(url("message_part", rich, "1.2")).status_code == 404  # multipart/related
+    assert owner_client.get(url("message_part", rich, "1.9")).status_code == 404
+
+
+def test_whole_single_part_message_is_part_0(owner_client, inbox):
+    message = store_message(inbox, b"Subject: plain\r\n\r\nJust text.\r\n")
+    response = owner_client.get(url("message_part", message, "0"))
+    assert response.status_code == 200 and response.content == b"Just text.\r\n"
+    assert 'filename="part-0"' in response["Content-Disposition"]
+
+
+def test_page_and_api_number_attachments_alike(owner_client, owner, api_key, rich):
+    from django.test import Client
+
+    api = Client(headers={"Authorization": f"Bearer {api_key(owner)}"})
+    detail = api.get(reverse("api:message-detail", args=[rich.inbox_id, rich.pk])).json()
+    assert [(a["index"], a["path"], a["content_type"]) for a in detail["attachments"]] == [
+        (0, "1.2.2", "image/png"),
+        (1, "2", "text/html"),
+    ]
+    page = owner_client.get(url("message", rich) + "?tab=attachments").content.decode()
+    for attachment in detail["attachments"]:
+        assert f'href="{url("message_attachment", rich, attachment["index"])}"' in page
+        content = api.get(attachment["url"]).content
+        assert owner_client.get(url("message_attachment", rich, attachment["index"])).content == content
+        assert owner_client.get(url("message_part", rich, attachment["path"])).content == content
+    # The logo is listed as shown inside the HTML; the tab counts the one file.
+    assert "cid:logo@shop" in page and "Attachments (1)" in page
+    assert owner_client.get(url("message_attachment", rich, 2)).status_code == 404
+
+
+def test_links_tab_reads_links_like_the_api(owner_client, inbox):
+    msg = EmailMessage()
+    msg["Subject"] = "links"
+    msg.set_content("Details (see https://x.example/a) and https://x.example/b_(c).")
+    msg.add_alternative('<a href="https://x.example/logo"><img alt="Our logo" src="cid:l"></a>', subtype="html")
+    message = store_message(inbox, msg.as_bytes())
+    links = owner_client.get(url("message", message) + "?tab=links").content.decode()
+    assert "<td>Our logo</td>" in links
+    assert 'href="https://x.example/a"' in links and 'href="https://x.example/b_(c)"' in links
+    assert "https://x.example/a)" not in links
+
+
+@pytest.mark.parametrize("name", ["message_part", "message_attachment"])
+def test_downloads_check_membership_and_method(client, member, outsider, rich, name):
+    address = url(name, rich, "2" if name == "message_part" else 1)
+    assert client.get(address).status_code == 302
+    client.force_login(outsider)
+    assert client.get(address).status_code == 404
+    client.force_login(member)
+    assert client.post(address).status_code == 405
+    assert client.get(address).status_code == 200

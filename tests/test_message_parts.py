@@ -114,3 +114,52 @@ def test_bad_base64_is_reported():
         b"Content-Transfer-Encoding: base64\r\n\r\n%%%\r\n--x--\r\n"
     )
     assert any("Base64" in error for error in parse(raw).errors)
+
+
+def test_parts_and_their_contents_by_path():
+    parts = parse(MULTIPART)
+    assert parts.part("1.2").content_type == "image/png" and parts.part("1.2").cid == "logo@x"
+    assert parts.content("1.2") == b"\x89PNG\r\n\x1a\n"
+    assert parts.content("1.1.1") == "Café: https://example.com/menu.".encode("iso-8859-1")
+    assert parts.content("2").startswith(b"Subject: forwarded")  # an attached message as itself
+    assert parts.content("2.1") == b"inner body"
+    assert parts.part("") is parts.root and parts.content("") is None  # a container has no content
+    assert parts.content("1") is None
+    for missing in ("3", "1.3", "1.1.1.1", "x", "1..2"):
+        assert parts.part(missing) is None and parts.content(missing) is None
+
+
+def test_single_part_message_is_its_own_content():
+    raw = b"Content-Type: application/pdf\r\nContent-Transfer-Encoding: base64\r\n\r\nJVBERi0=\r\n"
+    parts = parse(raw)
+    assert [(a.index, a.path, a.inline) for a in parts.attachments] == [(0, "", False)]
+    assert parts.content("") == b"%PDF-" == parts.attachment(0)[1]
+    assert (parts.has_text, parts.has_html, parts.text) == (False, False, "")
+
+
+def test_inline_images_are_attachments_marked_inline():
+    parts = parse(MULTIPART)
+    assert [(a.path, a.inline, a.cid) for a in parts.attachments] == [("1.2", True, "logo@x"), ("2", False, "")]
+    raw = (
+        b"Content-Type: multipart/mixed; boundary=x\r\n\r\n--x\r\nContent-Type: text/plain\r\n\r\nhi\r\n"
+        b"--x\r\nContent-Type: image/png\r\nContent-ID: <a@b>\r\nContent-Disposition: attachment; filename=a.png\r\n"
+        b"\r\nPNG\r\n--x--\r\n"
+    )
+    [shown_as_file] = parse(raw).attachments
+    assert (shown_as_file.filename, shown_as_file.cid, shown_as_file.inline) == ("a.png", "a@b", False)
+
+
+@pytest.mark.parametrize(
+    "href, clickable",
+    [
+        ("https://x.example/", True),
+        ("HTTP://x.example/", True),
+        ("mailto:ann@example.com", True),
+        ("javascript:alert(1)", False),
+        ("data:text/html,hi", False),
+        ("/relative", False),
+    ],
+)
+def test_only_web_and_mail_links_are_clickable(href, clickable):
+    [link] = html_links(f'<a href="{href}">x</a>')
+    assert link.clickable is clickable

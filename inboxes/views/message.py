@@ -14,6 +14,7 @@ from django.utils.http import content_disposition_header
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET
 
+from .. import message_parts
 from ..message_view import MessageView
 from ..models import Message
 from .access import _get_message, can_manage_team
@@ -113,16 +114,35 @@ def message_eml(request, inbox_id, message_id):
     return _hardened(response)
 
 
-@login_required
-@require_GET
-def message_part(request, inbox_id, message_id, index):
-    """One MIME part, decoded, always as a download (never rendered in Maildog's origin)."""
-    message = _get_message(request, inbox_id, message_id, with_raw=True)
-    part = MessageView(bytes(message.raw)).part(index)
-    if part is None or part.content_type.startswith("multipart/"):
-        raise Http404("No such part.")
-    filename = part.filename or f"part-{index}"
-    response = HttpResponse(part.payload(), content_type="application/octet-stream")
+def _download(content: bytes, filename: str):
+    """Captured content as a download that no browser renders in Maildog's origin."""
+    response = HttpResponse(content, content_type="application/octet-stream")
     response["Content-Disposition"] = content_disposition_header(True, filename)
     response["Content-Security-Policy"] = "sandbox; default-src 'none'"
     return _hardened(response)
+
+
+@login_required
+@require_GET
+def message_part(request, inbox_id, message_id, path):
+    """One MIME part by its `path` in the tree ("1.2"; "0" is the whole message), decoded, as a download."""
+    message = _get_message(request, inbox_id, message_id, with_raw=True)
+    parts = message_parts.parse(bytes(message.raw))
+    path = "" if path == "0" else path
+    part = parts.part(path)
+    content = parts.content(path)
+    if part is None or content is None:
+        raise Http404("No such part.")
+    return _download(content, part.filename or f"part-{path or 0}")
+
+
+@login_required
+@require_GET
+def message_attachment(request, inbox_id, message_id, index):
+    """The `index`-th attachment (the numbering of the page's Attachments tab and of the API), as a download."""
+    message = _get_message(request, inbox_id, message_id, with_raw=True)
+    found = message_parts.parse(bytes(message.raw)).attachment(index)
+    if found is None:
+        raise Http404("No such attachment.")
+    attachment, content = found
+    return _download(content, attachment.filename or f"attachment-{index}")
