@@ -38,13 +38,27 @@ def parse_nameserver(entry: str) -> dns.nameserver.Do53Nameserver:
     return dns.nameserver.Do53Nameserver(host, port)
 
 
+_resolvers: dict[tuple, dns.resolver.Resolver] = {}
+
+
 def get_resolver() -> dns.resolver.Resolver:
-    """A resolver set up from the settings, sharing the process-wide cache."""
-    nameservers = settings.MAILDOG_DNS_NAMESERVERS
+    """The resolver for the current settings, sharing the process-wide cache.
+
+    Built once per configuration: a new Resolver reads /etc/resolv.conf, which
+    cost more than the checks themselves. Resolvers are safe to share between
+    threads as long as nobody changes them.
+    """
+    key = (tuple(settings.MAILDOG_DNS_NAMESERVERS), float(settings.MAILDOG_DNS_TIMEOUT))
+    resolver = _resolvers.get(key)
+    if resolver is None:
+        resolver = _resolvers[key] = _build_resolver(*key)
+    return resolver
+
+
+def _build_resolver(nameservers, timeout) -> dns.resolver.Resolver:
     resolver = dns.resolver.Resolver(configure=not nameservers)
     if nameservers:
         resolver.nameservers = [parse_nameserver(entry) for entry in nameservers]
-    timeout = float(settings.MAILDOG_DNS_TIMEOUT)
     # One try per nameserver may take the whole budget; dnspython retries
     # within the lifetime when a datagram is lost.
     resolver.timeout = min(timeout, 2.0)

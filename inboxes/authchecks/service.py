@@ -63,14 +63,8 @@ def check_messages(message_ids) -> list[Message]:
         message.auth_results = summary
         message.auth_verdict = summary["verdict"]
         message.auth_checked_at = checked_at
-    with transaction.atomic():
-        for message in messages:
-            # update(), not save(): the rest of the row (is_read, ...) may have changed meanwhile.
-            Message.objects.filter(pk=message.pk).update(
-                auth_results=message.auth_results,
-                auth_verdict=message.auth_verdict,
-                auth_checked_at=message.auth_checked_at,
-            )
+    # Only these fields: the rest of the row (is_read, ...) may have changed meanwhile.
+    Message.objects.bulk_update(messages, ["auth_results", "auth_verdict", "auth_checked_at"])
     return messages
 
 
