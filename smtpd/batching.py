@@ -35,6 +35,11 @@ class BatchWriter:
         self._pending: list[tuple[Incoming, asyncio.Future]] = []
         self._flushing = False
 
+    @property
+    def busy(self) -> bool:
+        """Messages are being stored (a write is running or waiting)."""
+        return self._flushing
+
     async def store(self, item: Incoming):
         future = asyncio.get_running_loop().create_future()
         self._pending.append((item, future))

@@ -8,7 +8,7 @@ from functools import partial
 
 from django.conf import settings
 
-from inboxes.authchecks.service import close_check_queue, resume_checks
+from inboxes.authchecks.service import check_queue, close_check_queue, resume_checks
 
 from .config import IMPLICIT_TLS, STARTTLS, Listener, configured_listeners, parse_ports
 from .handler import MaildogHandler, MaildogSMTP
@@ -60,6 +60,7 @@ class SMTPService:
             port = server.sockets[0].getsockname()[1]
             self.bound.append((listener, port))
             log.info("smtp listening on %s:%s (%s)", self.bind, port, listener.mode)
+        check_queue().yield_to(lambda: self.handler.writer.busy)
         resumed = await resume_checks()
         if resumed:
             log.info("auth checks resumed for %d messages", resumed)
