@@ -383,3 +383,20 @@ def maildog_server(django_db_setup, django_db_blocker, test_ca, tmp_path_factory
 # The maildog pytest plugin (fixtures `maildog`, `maildog_client`, `maildog_config`),
 # as users get it from its entry point once Maildog is installed.
 pytest_plugins = ["maildog_client.pytest_plugin"]
+
+
+# --- Browser ------------------------------------------------------------------
+# Debian's Chromium through Playwright, never a downloaded browser; no network of its own.
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+
+
+def launch_chromium(playwright):
+    return playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)

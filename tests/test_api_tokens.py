@@ -11,6 +11,8 @@ from django.urls import reverse
 from accounts.models import ApiToken
 from inboxes.models import Inbox
 
+from .conftest import launch_chromium
+
 
 @pytest.fixture(autouse=True)
 def fresh_rate_limits():
@@ -106,15 +108,6 @@ def test_wrong_method_answers_405(logged_in, method, name, args):
 
 # --- In a real browser, against a live Maildog ----------------------------------
 
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
 
 
 @pytest.fixture
@@ -124,7 +117,7 @@ def chromium_page(monkeypatch):
     # Playwright's sync API runs an event loop in this thread; the test's ORM calls stay synchronous.
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        browser = launch_chromium(playwright)
         context = browser.new_context()
         page = context.new_page()
         page.set_default_timeout(20_000)

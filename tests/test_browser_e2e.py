@@ -23,20 +23,11 @@ from playwright.sync_api import expect, sync_playwright
 from accounts.models import Team
 from inboxes.models import Inbox, Message
 
-from .conftest import PASSWORD, store_message
+from .conftest import PASSWORD, launch_chromium, store_message
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
 SYSTEM_USER, SYSTEM_PASSWORD = "maildog-system", "system-inbox-password-for-tests"
 
 
@@ -129,7 +120,7 @@ def browser():
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     try:
         with sync_playwright() as playwright:
-            chromium = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+            chromium = launch_chromium(playwright)
             yield chromium
             chromium.close()
     finally:

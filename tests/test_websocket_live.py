@@ -5,12 +5,12 @@ import asyncio
 import pytest
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
-from django.core.mail import get_connection, send_mail
+from django.core.mail import send_mail
 
 from inboxes.models import Message
 from maildog_site.asgi import application
 
-from .conftest import store_message
+from .conftest import smtp_backend, store_message
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -45,16 +45,7 @@ async def receive(comm, timeout=10):
 
 
 def deliver(smtp_server, inbox, subject):
-    connection = get_connection(
-        "django.core.mail.backends.smtp.EmailBackend",
-        host=smtp_server.host,
-        port=smtp_server.starttls_port,
-        username=inbox.smtp_username,
-        password=inbox.smtp_password,
-        use_tls=True,
-        timeout=10,
-    )
-    send_mail(subject, "Hello", "app@example.com", ["bob@example.com"], connection=connection)
+    send_mail(subject, "Hello", "app@example.com", ["bob@example.com"], connection=smtp_backend(smtp_server, inbox))
 
 
 async def test_member_receives_new_message_after_smtp_delivery(smtp_server, inbox, member):
