@@ -15,6 +15,8 @@ os.environ.setdefault("SESSION_COOKIE_SECURE", "0")
 os.environ.setdefault("CSRF_COOKIE_SECURE", "0")
 os.environ.setdefault("MAILDOG_DATA_DIR", os.path.join(os.path.dirname(__file__), "..", "data", "tests"))
 os.environ.setdefault("STATIC_ROOT", os.path.join(os.environ["MAILDOG_DATA_DIR"], "static"))
+# WhiteNoise warns on every request when STATIC_ROOT is missing; tests serve from the apps.
+os.makedirs(os.environ["STATIC_ROOT"], exist_ok=True)
 
 from maildog_site.settings import *  # noqa: E402,F403
 
