@@ -11,8 +11,6 @@ from django.urls import reverse
 from accounts.models import ApiToken
 from inboxes.models import Inbox
 
-from .conftest import launch_chromium
-
 
 @pytest.fixture(autouse=True)
 def fresh_rate_limits():
@@ -110,31 +108,12 @@ def test_wrong_method_answers_405(logged_in, method, name, args):
 
 
 
-@pytest.fixture
-def chromium_page(monkeypatch):
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API runs an event loop in this thread; the test's ORM calls stay synchronous.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
-        context = browser.new_context()
-        page = context.new_page()
-        page.set_default_timeout(20_000)
-        errors = []
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        yield page
-        browser.close()
-    assert not errors, errors
-
-
 @pytest.mark.django_db(transaction=True)
-def test_create_use_and_revoke_a_token_in_the_browser(maildog_server, chromium_page, member, inbox):
+def test_create_use_and_revoke_a_token_in_the_browser(maildog_server, page, member, inbox):
     from playwright.sync_api import expect
 
     from maildog_client import MaildogClient, MaildogError
 
-    page = chromium_page
     session = Client()
     session.force_login(member)
     page.context.add_cookies(

@@ -16,7 +16,7 @@ from .conftest import PASSWORD, store_message
 
 # The running Maildog and the browser, shared with the other browser tests
 # (test parameters below name these fixtures, hence F811).
-from .test_browser_e2e import browser, live_maildog, page  # noqa: F401
+from .test_browser_e2e import live_maildog  # noqa: F401
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -18,12 +18,12 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from accounts.models import Team
 from inboxes.models import Inbox, Message
 
-from .conftest import PASSWORD, launch_chromium, store_message
+from .conftest import PASSWORD, store_message
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -110,36 +110,6 @@ def live_maildog(django_db_setup, django_db_blocker, tmp_path_factory, loopback_
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(5)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    # Playwright's sync API keeps an event loop in this thread while it lives; the
-    # tests' own ORM calls (and the database flush after each) are still synchronous.
-    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    try:
-        with sync_playwright() as playwright:
-            chromium = launch_chromium(playwright)
-            yield chromium
-            chromium.close()
-    finally:
-        if previous is None:
-            del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
-        else:
-            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
-
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context()
-    page = context.new_page()
-    page.set_default_timeout(20_000)
-    errors = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    yield page
-    context.close()
-    assert not errors, errors
 
 
 @pytest.fixture
