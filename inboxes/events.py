@@ -31,24 +31,19 @@ def message_summary(message) -> dict:
     }
 
 
-def send_to_inbox(inbox_id: int, event: dict) -> None:
-    layer = get_channel_layer()
-    if layer is not None:
-        async_to_sync(layer.group_send)(inbox_group(inbox_id), event)
-
-
 async def asend_to_inbox(inbox_id: int, event: dict) -> None:
     layer = get_channel_layer()
     if layer is not None:
         await layer.group_send(inbox_group(inbox_id), event)
 
 
+def send_to_inbox(inbox_id: int, event: dict) -> None:
+    """From synchronous code (views, after commit)."""
+    async_to_sync(asend_to_inbox)(inbox_id, event)
+
+
 def new_message_event(message) -> dict:
     return {"type": "message.new", "message": message_summary(message)}
-
-
-def message_received(message) -> None:
-    send_to_inbox(message.inbox_id, new_message_event(message))
 
 
 async def amessage_received(message) -> None:
