@@ -17,12 +17,34 @@ from whitenoise.compress import Compressor
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
+TRUE_WORDS = ("1", "true", "yes", "on")
+FALSE_WORDS = ("0", "false", "no", "off", "")
+
+
 def envbool(name, default="0"):
-    return os.environ.get(name, default).strip().lower() in ("1", "true", "yes", "on")
+    """A yes/no variable; anything but the usual words stops start-up rather than meaning "no"."""
+    value = os.environ.get(name, default).strip().lower()
+    if value in TRUE_WORDS:
+        return True
+    if value in FALSE_WORDS:
+        return False
+    raise ImproperlyConfigured(f"{name}={value!r} is not a boolean: use one of 1/0, true/false, yes/no, on/off.")
 
 
 def envint(name, default):
-    return int(os.environ.get(name, default))
+    value = os.environ.get(name, str(default)).strip()
+    try:
+        return int(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={value!r} is not a whole number.") from None
+
+
+def envfloat(name, default):
+    value = os.environ.get(name, str(default)).strip()
+    try:
+        return float(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={value!r} is not a number.") from None
 
 
 def envlist(name, default=""):
@@ -71,6 +93,8 @@ INSTALLED_APPS = [
     "allauth.account",
     "rest_framework",
     "drf_spectacular",
+    # Swagger UI's files come from drf-spectacular-sidecar: served by Maildog, no CDN.
+    "drf_spectacular_sidecar",
     "accounts",
     "inboxes",
     "smtpd",
@@ -177,6 +201,8 @@ ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = os.environ.get("ACCOUNT_DEFAULT_HTTP_PROTOCOL", "https" if not DEBUG else "http")
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Maildog] "
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
+# Team invitations can be accepted for this many days after they are sent.
+MAILDOG_INVITATION_DAYS = envint("MAILDOG_INVITATION_DAYS", 7)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
@@ -232,11 +258,31 @@ MAILDOG_MAX_SESSIONS_PER_CLIENT = envint("MAILDOG_MAX_SESSIONS_PER_CLIENT", 100)
 MAILDOG_AUTH_MAX_FAILURES = envint("MAILDOG_AUTH_MAX_FAILURES", 10)
 MAILDOG_AUTH_FAILURE_WINDOW = envint("MAILDOG_AUTH_FAILURE_WINDOW", 300)
 MAILDOG_SMTP_TIMEOUT = envint("MAILDOG_SMTP_TIMEOUT", 300)
+# --- SMTP before login -------------------------------------------------------
+# A session that has not authenticated is closed after this many idle seconds
+# (MAILDOG_SMTP_TIMEOUT applies after AUTH), and at MAILDOG_MAX_SESSIONS the
+# oldest idle unauthenticated session makes room for a new connection.
+MAILDOG_SMTP_UNAUTH_TIMEOUT = envint("MAILDOG_SMTP_UNAUTH_TIMEOUT", 30)
+# Seconds a client has to finish the TLS handshake (implicit TLS and STARTTLS).
+MAILDOG_SMTP_TLS_HANDSHAKE_TIMEOUT = envint("MAILDOG_SMTP_TLS_HANDSHAKE_TIMEOUT", 10)
+# Longest SMTP command line outside DATA (bytes); DATA lines may be as long as a message.
+MAILDOG_SMTP_MAX_COMMAND_BYTES = envint("MAILDOG_SMTP_MAX_COMMAND_BYTES", 4096)
 MAILDOG_SHUTDOWN_GRACE = envint("MAILDOG_SHUTDOWN_GRACE", 30)
 MAILDOG_DNS_NAMESERVERS = envlist("MAILDOG_DNS_NAMESERVERS")
-MAILDOG_DNS_TIMEOUT = float(os.environ.get("MAILDOG_DNS_TIMEOUT", "5"))
+MAILDOG_DNS_TIMEOUT = envfloat("MAILDOG_DNS_TIMEOUT", 5)
 # SPF/DKIM/DMARC checks on every captured message (after the 250, in the background).
 MAILDOG_AUTH_CHECKS = envbool("MAILDOG_AUTH_CHECKS", "1")
+
+# --- Reading budgets ------------------------------------------------------------
+# Every message is read (list summary, message page, API, checks) within these
+# budgets; past one, the message stays stored and is shown raw with what was cut.
+MAILDOG_PARSE_MAX_DEPTH = envint("MAILDOG_PARSE_MAX_DEPTH", 50)  # MIME nesting levels
+MAILDOG_PARSE_MAX_PARTS = envint("MAILDOG_PARSE_MAX_PARTS", 1000)  # MIME parts per message
+MAILDOG_PARSE_MAX_HEADER_BYTES = envint("MAILDOG_PARSE_MAX_HEADER_BYTES", 64 * 1024)  # one (unfolded) header
+MAILDOG_PARSE_MAX_ENCODED_WORDS = envint("MAILDOG_PARSE_MAX_ENCODED_WORDS", 200)  # RFC 2047 words per header
+# Decoded content (base64, quoted-printable, charsets) per message, all parts together.
+MAILDOG_PARSE_MAX_DECODED_BYTES = envint("MAILDOG_PARSE_MAX_DECODED_BYTES", 32 * 1024 * 1024)
+MAILDOG_PARSE_TIME_LIMIT = envfloat("MAILDOG_PARSE_TIME_LIMIT", 2.0)  # seconds of reading per message
 
 # One line per record: "text" (key=value) or "json" for log pipelines.
 LOG_FORMAT = os.environ.get("LOG_FORMAT", "text").strip().lower()
@@ -265,22 +311,13 @@ WHITENOISE_AUTOREFRESH = DEBUG
 # Source maps are only fetched by browser devtools; compressing their megabytes
 # (twice: plain and hashed names) would dominate collectstatic's time.
 WHITENOISE_SKIP_COMPRESS_EXTENSIONS = (*Compressor.SKIP_COMPRESS_EXTENSIONS, "map")
-
-# --- API (/api/v1/) ----------------------------------------------------------
-# Swagger UI's files come from drf-spectacular-sidecar: served by Maildog, no CDN.
-# Its Redoc copy is not collected, and source maps (only read by developer tools)
-# are not compressed: brotli on megabytes of maps would slow every collectstatic.
-INSTALLED_APPS += ["drf_spectacular_sidecar"]
+# Drf-spectacular-sidecar's Redoc copy is not collected (see staticfinders).
 STATICFILES_FINDERS = [
     "django.contrib.staticfiles.finders.FileSystemFinder",
     "maildog_site.staticfinders.AppDirectoriesFinder",
 ]
-WHITENOISE_SKIP_COMPRESS_EXTENSIONS = [
-    # WhiteNoise's defaults (already compressed formats), plus source maps.
-    *("jpg", "jpeg", "png", "gif", "webp", "zip", "gz", "tgz", "bz2", "tbz", "xz", "br", "swf", "flv"),
-    *("woff", "woff2", "3gp", "3gpp", "asf", "avi", "m4v", "mov", "mp4", "mpeg", "mpg", "webm", "wmv"),
-    "map",
-]
+
+# --- API (/api/v1/) ----------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["inboxes.api.authentication.ApiTokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": [
