@@ -40,12 +40,18 @@ class MembershipAdmin(admin.ModelAdmin):
 
 @admin.register(Invitation)
 class InvitationAdmin(admin.ModelAdmin):
-    list_display = ["email", "team", "role", "invited_by", "created", "accepted_at", "accepted_by"]
-    list_filter = ["role", ("accepted_at", admin.EmptyFieldListFilter)]
+    list_display = ["email", "team", "role", "invited_by", "created", "expires_at", "accepted_at", "declined_at"]
+    list_filter = ["role", ("accepted_at", admin.EmptyFieldListFilter), ("declined_at", admin.EmptyFieldListFilter)]
     search_fields = ["email", "team__name"]
     list_select_related = ["team", "invited_by", "accepted_by"]
-    readonly_fields = ["token", "accepted_at", "accepted_by"]
+    # The token is a credential: never shown here. Invitations are sent from the
+    # team page (which emails the link), so the admin does not create them.
+    exclude = ["token"]
+    readonly_fields = ["accepted_at", "accepted_by", "declined_at"]
     autocomplete_fields = ["team", "invited_by"]
+
+    def has_add_permission(self, request):
+        return False
 
 
 if admin.site.is_registered(User):

@@ -6,4 +6,7 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts and teams"
 
     def ready(self):
-        from . import signals  # noqa: F401  (connects the sign-up receiver)
+        from . import log_filters, signals  # noqa: F401  (signals connects the sign-up receiver)
+
+        # Django applies LOGGING before the apps are ready, so the filter is added after it, not replaced by it.
+        log_filters.install()

@@ -1,3 +1,6 @@
+from datetime import timedelta
+
+from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -19,16 +22,31 @@ class Team(models.Model):
         return self.name
 
 
+class MembershipQuerySet(models.QuerySet):
+    def owners(self):
+        """Memberships with the owner role."""
+        return self.filter(role=Membership.Role.OWNER)
+
+    def managers(self):
+        """Memberships that may manage their team (`Membership.can_manage`, as a query)."""
+        return self.filter(role__in=Membership.MANAGING_ROLES)
+
+
 class Membership(models.Model):
     class Role(models.TextChoices):
         OWNER = "owner", "Owner"
         ADMIN = "admin", "Admin"
         MEMBER = "member", "Member"
 
+    # The one rule for "may manage the team": its inboxes, members and invitations.
+    MANAGING_ROLES = (Role.OWNER, Role.ADMIN)
+
     team = models.ForeignKey(Team, models.CASCADE, related_name="memberships")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
     created = models.DateTimeField(default=timezone.now)
+
+    objects = MembershipQuerySet.as_manager()
 
     class Meta:
         constraints = [
@@ -39,13 +57,33 @@ class Membership(models.Model):
         return f"{self.user} in {self.team} ({self.role})"
 
     @property
-    def can_manage(self):
-        """Owners and admins manage the team's inboxes and members."""
-        return self.role in (self.Role.OWNER, self.Role.ADMIN)
+    def can_manage(self) -> bool:
+        """Owners and admins manage the team's inboxes, members and invitations."""
+        return self.role in self.MANAGING_ROLES
+
+    @classmethod
+    def manages(cls, user, team_id) -> bool:
+        """Whether `user` (possibly anonymous) manages team `team_id`: the same rule as `can_manage`."""
+        return bool(user.is_authenticated) and cls.objects.managers().filter(user=user, team_id=team_id).exists()
+
+
+def invitation_expiry():
+    """When an invitation sent now stops working: `MAILDOG_INVITATION_DAYS` from now."""
+    return timezone.now() + timedelta(days=settings.MAILDOG_INVITATION_DAYS)
+
+
+class InvitationQuerySet(models.QuerySet):
+    def open(self):
+        """Invitations that can still be accepted or declined: neither answered nor expired."""
+        return self.filter(accepted_at__isnull=True, declined_at__isnull=True, expires_at__gt=timezone.now())
 
 
 class Invitation(models.Model):
-    """An invitation to join a team, accepted through a link sent by email."""
+    """An invitation to join a team, sent by email to one address.
+
+    Only a signed-in user who has `email` as a verified address can accept or
+    decline it, once, before `expires_at`.
+    """
 
     team = models.ForeignKey(Team, models.CASCADE, related_name="invitations")
     email = models.EmailField()
@@ -55,16 +93,35 @@ class Invitation(models.Model):
         settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+"
     )
     created = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(default=invitation_expiry)
     accepted_at = models.DateTimeField(null=True, blank=True)
     accepted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    declined_at = models.DateTimeField(null=True, blank=True)
+
+    objects = InvitationQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created"]
 
     def __str__(self):
         return f"{self.email} to {self.team}"
+
+    @property
+    def is_expired(self) -> bool:
+        return self.expires_at <= timezone.now()
+
+    @property
+    def is_open(self) -> bool:
+        """Can still be accepted or declined (the same test as `Invitation.objects.open()`)."""
+        return self.accepted_at is None and self.declined_at is None and not self.is_expired
+
+    def is_for(self, user) -> bool:
+        """Whether `user` has the invited address among their verified email addresses."""
+        return bool(user.is_authenticated) and EmailAddress.objects.filter(
+            user=user, email__iexact=self.email, verified=True
+        ).exists()
 
 
 class ApiToken(models.Model):

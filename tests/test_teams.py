@@ -1,14 +1,17 @@
-"""Teams: create, rename, members and roles, invitations by email."""
+"""Teams: create, rename, members and roles, leaving, the one-owner rule under concurrency.
 
-import re
+Invitations are in test_invitations.py."""
+
+import threading
 
 import pytest
+from django.db import connection
+from django.test import Client
 from django.urls import reverse
 
-from accounts.models import Invitation, Membership, Team
-from inboxes.models import Message
+from accounts.models import Membership, Team
 
-from .conftest import PASSWORD, make_user
+from .conftest import make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -65,6 +68,7 @@ def test_wrong_methods(owner_client, owner, team, member):
     assert owner_client.get(team_url("member_role", team, membership.pk)).status_code == 405
     assert owner_client.get(team_url("member_remove", team, membership.pk)).status_code == 405
     assert owner_client.get(team_url("invitation_create", team)).status_code == 405
+    assert owner_client.get(team_url("team_leave", team)).status_code == 405
 
 
 # --- roles and removal ----------------------------------------------------------
@@ -116,90 +120,122 @@ def test_member_cannot_manage_and_outsider_gets_404(client, team, owner, member,
     assert Membership.objects.count() == 3
 
 
-# --- invitations ---------------------------------------------------------------
+# --- leaving ---------------------------------------------------------------------
 
 
-def invite(client, team, email="new@example.com", role=MEMBER):
-    return client.post(team_url("invitation_create", team), {"email": email, "role": role})
-
-
-def test_invitation_email_is_sent_through_smtp_and_caught(client, owner, team, maildog_mail):
+def test_member_leaves_last_owner_cannot(client, team, owner, member, outsider):
+    client.force_login(member)
+    assert "Leave this team" in client.get(team_url("team", team)).content.decode()
+    assert client.post(team_url("team_leave", team))["Location"] == reverse("inboxes:home")
+    assert not team.members.filter(pk=member.pk).exists()
     client.force_login(owner)
-    assert invite(client, team).status_code == 302
-    invitation = Invitation.objects.get()
-    message = Message.objects.get(inbox=maildog_mail)
-    assert message.subject == "[Maildog] owner@example.com invited you to Acme QA"
-    assert message.envelope_to == ["new@example.com"]
-    accept_url = "http://testserver" + reverse("accounts:invitation", args=[invitation.token])
-    assert accept_url in message.text_body
-    raw = bytes(Message.objects.defer(None).get(pk=message.pk).raw)
-    assert b"text/html" in raw and b"text/plain" in raw
-
-
-def test_existing_account_accepts(client, owner, outsider, team, maildog_mail):
-    client.force_login(owner)
-    invite(client, team, email=outsider.email, role=ADMIN)
-    invitation = Invitation.objects.get()
+    client.post(team_url("team_leave", team))
+    assert Membership.objects.get(team=team, user=owner).role == OWNER
+    assert "A team needs at least one owner" in client.get(team_url("team", team)).content.decode()
     client.force_login(outsider)
-    page = client.get(reverse("accounts:invitation", args=[invitation.token]))
-    assert "Accept and join" in page.content.decode()
-    response = client.post(reverse("accounts:invitation_accept", args=[invitation.token]))
-    assert response["Location"] == team_url("team", team)
-    assert Membership.objects.get(team=team, user=outsider).role == ADMIN
-    invitation.refresh_from_db()
-    assert invitation.accepted_by == outsider and invitation.accepted_at
-    # Used once only.
-    assert client.get(reverse("accounts:invitation", args=[invitation.token])).status_code == 404
+    assert client.post(team_url("team_leave", team)).status_code == 404
 
 
-def test_new_account_signs_up_then_is_led_back_to_the_invitation(client, owner, team, maildog_mail, settings):
+def test_an_owner_leaves_when_another_owner_stays(client, team, owner):
+    second = make_user("second@example.com")
+    Membership.objects.create(team=team, user=second, role=OWNER)
     client.force_login(owner)
-    invite(client, team, email="fresh@example.com")
-    invitation = Invitation.objects.get()
-    client.logout()
-    page = client.get(reverse("accounts:invitation", args=[invitation.token])).content.decode()
-    assert "Sign up" in page and "Log in" in page
-    client.post(reverse("account_signup"), {"email": "fresh@example.com", "password1": PASSWORD, "password2": PASSWORD})
-    confirm = Message.objects.filter(inbox=maildog_mail, subject__contains="Confirm").get()
-    link = re.search(r"https?://testserver(/accounts/confirm-email/\S+)", confirm.text_body).group(1)
-    client.post(link)
-    home = client.get(reverse("inboxes:home"))
-    assert home["Location"] == reverse("accounts:invitation", args=[invitation.token])
-    client.post(reverse("accounts:invitation_accept", args=[invitation.token]))
-    assert team.members.filter(email="fresh@example.com").exists()
-    assert client.get(reverse("inboxes:home")).status_code == 200
+    client.post(team_url("team_leave", team))
+    assert list(team.members.all()) == [second]
 
 
-def test_only_owners_invite_owners(client, team, owner, maildog_mail):
+# --- the one "manages" rule --------------------------------------------------------
+
+
+def test_manages_is_can_manage_as_a_query(team, owner, member, outsider):
     admin = make_user("admin@example.com")
     Membership.objects.create(team=team, user=admin, role=ADMIN)
-    client.force_login(admin)
-    invite(client, team, role=OWNER)
-    assert not Invitation.objects.exists()
-    client.force_login(owner)
-    invite(client, team, role=OWNER)
-    assert Invitation.objects.get().role == OWNER
+    for membership in Membership.objects.filter(team=team):
+        assert Membership.manages(membership.user, team.pk) is membership.can_manage
+    assert set(Membership.objects.managers().filter(team=team).values_list("user__email", flat=True)) == {
+        "owner@example.com",
+        "admin@example.com",
+    }
+    assert not Membership.manages(outsider, team.pk) and not Membership.manages(member, team.pk)
+    from django.contrib.auth.models import AnonymousUser
+
+    assert not Membership.manages(AnonymousUser(), team.pk)
 
 
-def test_member_and_outsider_cannot_invite_or_cancel(client, owner, member, outsider, team, maildog_mail):
-    client.force_login(owner)
-    invite(client, team)
-    invitation = Invitation.objects.get()
-    client.force_login(member)
-    assert invite(client, team, email="x@example.com").status_code == 403
-    assert client.post(team_url("invitation_cancel", team, invitation.pk)).status_code == 403
-    client.force_login(outsider)
-    assert invite(client, team, email="x@example.com").status_code == 404
-    assert client.post(team_url("invitation_cancel", team, invitation.pk)).status_code == 404
-    client.force_login(owner)
-    assert client.post(team_url("invitation_cancel", team, invitation.pk)).status_code == 302
-    assert not Invitation.objects.exists()
+# --- one owner, under concurrency ---------------------------------------------------
 
 
-def test_accepting_needs_login_and_post(client, team, owner, outsider):
-    invitation = Invitation.objects.create(team=team, email="x@example.com", token="tok" * 5, invited_by=owner)
-    assert client.post(reverse("accounts:invitation_accept", args=[invitation.token])).status_code == 302
-    client.force_login(outsider)
-    assert client.get(reverse("accounts:invitation_accept", args=[invitation.token])).status_code == 405
-    assert client.post(reverse("accounts:invitation", args=[invitation.token])).status_code == 405
-    assert not team.members.filter(pk=outsider.pk).exists()
+def race(monkeypatch, method, requests):
+    """Run `requests` (client, url, data) in two threads that both reach `Membership.<method>`.
+
+    Without a lock both threads read "two owners" and then both write: the
+    barrier lets them through together. With the owner rows locked, the second
+    thread waits for the first one's commit before it reads, never reaches the
+    barrier, and the first one goes on when the barrier times out.
+    """
+    barrier = threading.Barrier(len(requests), timeout=1.5)
+    original = getattr(Membership, method)
+
+    def at_the_same_time(self, *args, **kwargs):
+        try:
+            barrier.wait()
+        except threading.BrokenBarrierError:
+            pass
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Membership, method, at_the_same_time)
+    statuses = []
+
+    def send(client, url, data):
+        try:
+            statuses.append(client.post(url, data).status_code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=send, args=request) for request in requests]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    return statuses
+
+
+def two_owners(team):
+    first, second = make_user("first@example.com"), make_user("second@example.com")
+    a = Membership.objects.create(team=team, user=first, role=OWNER)
+    b = Membership.objects.create(team=team, user=second, role=OWNER)
+    clients = []
+    for user in (first, second):
+        client = Client()
+        client.force_login(user)
+        clients.append(client)
+    return a, b, clients
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_owners_demoting_each_other_at_once_keep_one_owner(monkeypatch):
+    team = Team.objects.create(name="Race")
+    a, b, (client_a, client_b) = two_owners(team)
+    statuses = race(
+        monkeypatch,
+        "save",
+        [
+            (client_a, team_url("member_role", team, b.pk), {"role": MEMBER}),
+            (client_b, team_url("member_role", team, a.pk), {"role": MEMBER}),
+        ],
+    )
+    assert len(statuses) == 2 and all(status in (302, 403) for status in statuses)
+    assert Membership.objects.filter(team=team, role=OWNER).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_owners_leaving_at_once_keep_one_owner(monkeypatch):
+    team = Team.objects.create(name="Race")
+    a, b, (client_a, client_b) = two_owners(team)
+    statuses = race(
+        monkeypatch,
+        "delete",
+        [(client_a, team_url("team_leave", team), {}), (client_b, team_url("team_leave", team), {})],
+    )
+    assert statuses == [302, 302]
+    assert Membership.objects.filter(team=team, role=OWNER).count() == 1

@@ -1,21 +1,35 @@
-"""Inviting people by email; the link works for new and existing accounts.
+"""Inviting people by email; one view per action (send, cancel, show, accept, decline).
 
-Someone without an account follows the link, signs up (the pending invitation
-is kept in the session) and accepts after verifying their address.
+An invitation belongs to the address it was sent to: only a signed-in user who
+has that address as a verified email can accept or decline it, once, before it
+expires (`MAILDOG_INVITATION_DAYS`). Someone without an account follows the
+link, signs up with that address (the pending invitation is kept in the
+session, and `/` leads back to it) and accepts after verifying it.
+
+Answers for a link that cannot be used: 404 for an unknown token, 410 for one
+that was accepted, declined or expired, 403 for a user without the invited
+address; each page says why. The token is part of the URL, so the loggers that
+write request paths redact it (`accounts.log_filters`).
 """
 
+import logging
+import smtplib
+
+from allauth.account.adapter import get_adapter
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from ..access import get_managed_membership
-from ..emails import send_templated
 from ..forms import InvitationForm
 from ..models import Invitation, Membership
-from ..teams import accept_invitation, new_invitation_token
+from ..teams import InvitationClosed, accept_invitation, decline_invitation, new_invitation_token
 
+logger = logging.getLogger(__name__)
+
+# The token of an invitation opened while signed out; the start page leads back to it.
 PENDING_SESSION_KEY = "pending_invitation"
 
 
@@ -35,11 +49,15 @@ def invitation_create(request, team_id):
         invited_by=request.user,
     )
     accept_url = request.build_absolute_uri(reverse("accounts:invitation", args=[invitation.token]))
-    send_templated(
-        "invitation",
-        [invitation.email],
-        {"invitation": invitation, "team": membership.team, "inviter": request.user, "accept_url": accept_url},
-    )
+    context = {"invitation": invitation, "team": membership.team, "inviter": request.user, "accept_url": accept_url}
+    try:
+        get_adapter(request).send_mail("emails/invitation", invitation.email, context)
+    except (smtplib.SMTPException, OSError) as exc:
+        # Not sent: keep no invitation that nobody can receive. (No token in this line.)
+        invitation.delete()
+        logger.error("invitation email to team %s could not be sent: %s", team_id, exc)
+        messages.error(request, f"The invitation email could not be sent ({exc}); try again later.")
+        return redirect("accounts:team", team_id)
     messages.success(request, f"Invitation sent to {invitation.email}.")
     return redirect("accounts:team", team_id)
 
@@ -54,26 +72,74 @@ def invitation_cancel(request, team_id, invitation_id):
     return redirect("accounts:team", team_id)
 
 
-def _open_invitation(token):
-    return get_object_or_404(
-        Invitation.objects.select_related("team", "invited_by"), token=token, accepted_at__isnull=True
-    )
+def _find(token):
+    return Invitation.objects.select_related("team", "invited_by").filter(token=token).first()
 
 
-@require_http_methods(["GET"])
+def _closed(request, invitation):
+    """The page for a link that cannot be used: 404 unknown, 410 accepted, declined or expired."""
+    status = 404 if invitation is None else 410
+    return render(request, "accounts/invitation_closed.html", {"invitation": invitation}, status=status)
+
+
+def _not_yours(request, invitation):
+    return render(request, "accounts/invitation_not_yours.html", {"invitation": invitation}, status=403)
+
+
+def _usable(invitation) -> bool:
+    return invitation is not None and invitation.is_open
+
+
+@require_GET
 def invitation_detail(request, token):
-    """Shows who invites whom to which team; anonymous visitors are asked to sign up or log in."""
-    invitation = _open_invitation(token)
+    """Who invites which address to which team, with accept/decline for that address's owner.
+
+    Anonymous visitors are asked to log in or sign up (the invitation waits in
+    their session); a signed-in user without the invited address is told so.
+    """
+    invitation = _find(token)
+    if not _usable(invitation):
+        request.session.pop(PENDING_SESSION_KEY, None)
+        return _closed(request, invitation)
     if not request.user.is_authenticated:
         request.session[PENDING_SESSION_KEY] = token
+        return render(request, "accounts/invitation.html", {"invitation": invitation})
+    # Shown once after signing in; from now on the emailed link is the way back.
+    request.session.pop(PENDING_SESSION_KEY, None)
+    if not invitation.is_for(request.user):
+        return _not_yours(request, invitation)
     return render(request, "accounts/invitation.html", {"invitation": invitation})
 
 
 @login_required
 @require_POST
 def invitation_accept(request, token):
-    invitation = _open_invitation(token)
-    accept_invitation(invitation, request.user)
+    invitation = _find(token)
+    if not _usable(invitation):
+        return _closed(request, invitation)
+    if not invitation.is_for(request.user):
+        return _not_yours(request, invitation)
+    try:
+        accept_invitation(invitation, request.user)
+    except InvitationClosed:
+        return _closed(request, _find(token))
     request.session.pop(PENDING_SESSION_KEY, None)
     messages.success(request, f"You joined “{invitation.team.name}”.")
     return redirect("accounts:team", invitation.team_id)
+
+
+@login_required
+@require_POST
+def invitation_decline(request, token):
+    invitation = _find(token)
+    if not _usable(invitation):
+        return _closed(request, invitation)
+    if not invitation.is_for(request.user):
+        return _not_yours(request, invitation)
+    try:
+        decline_invitation(invitation)
+    except InvitationClosed:
+        return _closed(request, _find(token))
+    request.session.pop(PENDING_SESSION_KEY, None)
+    messages.success(request, f"You declined the invitation to “{invitation.team.name}”.")
+    return redirect("inboxes:home")

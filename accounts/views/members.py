@@ -1,21 +1,21 @@
-"""Changing a member's role and removing members (owners and admins only).
+"""Changing a member's role, removing members (owners and admins) and leaving a team (anyone).
 
 Only owners grant, take away or remove the owner role, and a team always keeps
-at least one owner.
+at least one owner (enforced under a row lock in `accounts.teams`).
 """
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.views.decorators.http import require_POST
 
-from ..access import get_managed_membership
+from ..access import get_managed_membership, get_membership
 from ..forms import RoleForm
 from ..models import Membership
-from ..teams import owner_count
+from ..teams import LastOwner, change_role, remove_member
 
-OWNER = Membership.Role.OWNER
+LAST_OWNER_MESSAGE = "A team needs at least one owner: make someone else owner first."
 
 
 def _target(request, team_id, membership_id):
@@ -32,14 +32,14 @@ def member_role(request, team_id, membership_id):
     if not form.is_valid():
         messages.error(request, "Choose a valid role.")
         return redirect("accounts:team", team_id)
-    role = form.cleaned_data["role"]
-    if OWNER in (role, target.role) and acting.role != OWNER:
-        raise PermissionDenied("Only owners can grant or take away the owner role.")
-    if target.role == OWNER and role != OWNER and owner_count(acting.team) == 1:
-        messages.error(request, "A team needs at least one owner.")
+    try:
+        target = change_role(acting, target, form.cleaned_data["role"])
+    except Membership.DoesNotExist:
+        # Removed by someone else since this request read it.
+        raise Http404 from None
+    except LastOwner:
+        messages.error(request, LAST_OWNER_MESSAGE)
         return redirect("accounts:team", team_id)
-    target.role = role
-    target.save(update_fields=["role"])
     messages.success(request, f"{target.user.email} is now {target.get_role_display().lower()}.")
     return redirect("accounts:team", team_id)
 
@@ -48,13 +48,33 @@ def member_role(request, team_id, membership_id):
 @require_POST
 def member_remove(request, team_id, membership_id):
     acting, target = _target(request, team_id, membership_id)
-    if target.role == OWNER and acting.role != OWNER:
-        raise PermissionDenied("Only owners can remove an owner.")
-    if target.role == OWNER and owner_count(acting.team) == 1:
-        messages.error(request, "A team needs at least one owner.")
+    try:
+        remove_member(acting, target)
+    except Membership.DoesNotExist:
+        # Removed by someone else since this request read it.
+        raise Http404 from None
+    except LastOwner:
+        messages.error(request, LAST_OWNER_MESSAGE)
         return redirect("accounts:team", team_id)
-    target.delete()
-    messages.success(request, f"{target.user.email} was removed from the team.")
     if target.user_id == request.user.pk:
+        messages.success(request, f"You left “{acting.team.name}”.")
         return redirect("inboxes:home")
+    messages.success(request, f"{target.user.email} was removed from the team.")
     return redirect("accounts:team", team_id)
+
+
+@login_required
+@require_POST
+def team_leave(request, team_id):
+    """Any member may leave, except the team's last owner."""
+    membership = get_membership(request, team_id)
+    try:
+        remove_member(membership, membership)
+    except Membership.DoesNotExist:
+        # Removed by someone else since this request read it.
+        raise Http404 from None
+    except LastOwner:
+        messages.error(request, LAST_OWNER_MESSAGE)
+        return redirect("accounts:team", team_id)
+    messages.success(request, f"You left “{membership.team.name}”.")
+    return redirect("inboxes:home")
