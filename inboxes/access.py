@@ -55,8 +55,7 @@ def get_message(user, inbox_id: int, message_id: int, token=None, *, with_raw: b
 
 def can_manage(user, team_id: int) -> bool:
     """Whether `user` is an owner or admin of the team (the rule is `Membership.can_manage`)."""
-    membership = Membership.objects.filter(team_id=team_id, user=user).first()
-    return membership is not None and membership.can_manage
+    return Membership.manages(user, team_id)
 
 
 def get_managed_inbox(user, inbox_id: int, token=None) -> Inbox:
