@@ -258,7 +258,7 @@ def auth_zones(loopback_dns, dkim_keys):
 @pytest.fixture
 def api_key():
     """Factory: a new API token's key for `user` (scoped to `inbox` if given)."""
-    from accounts.token_keys import issue_token
+    from api.tokens import issue_token
 
     def make(user, inbox=None, name="tests"):
         return issue_token(user, name, inbox)[1]

@@ -10,7 +10,8 @@ from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
 
-from accounts.models import ApiToken, Membership
+from accounts.models import Membership
+from api.models import ApiToken
 from inboxes.ingest import SessionFacts, ingest
 from inboxes.models import Inbox, Message
 

@@ -8,7 +8,7 @@ from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
 
-from accounts.models import ApiToken
+from api.models import ApiToken
 from inboxes.models import Inbox
 
 

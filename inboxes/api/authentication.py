@@ -7,8 +7,8 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 
-from accounts.models import ApiToken
-from accounts.token_keys import hash_key
+from api.models import ApiToken
+from api.tokens import hash_key
 
 KEYWORDS = (b"bearer", b"token")
 # Recording every use would turn each read into a write; a minute is precise enough.

@@ -9,7 +9,7 @@ from django.views.decorators.http import require_GET, require_POST
 from inboxes.models import Inbox
 
 from .models import ApiToken
-from .token_keys import issue_token
+from .tokens import issue_token
 
 
 class ApiTokenForm(forms.Form):
@@ -37,7 +37,7 @@ def token_list(request):
     """The user's tokens (name, first characters, reach, last use) and the form for a new one."""
     return render(
         request,
-        "accounts/api_tokens.html",
+        "api/token_list.html",
         {"tokens": _tokens(request.user), "form": ApiTokenForm(request.user)},
     )
 
@@ -48,9 +48,9 @@ def token_create(request):
     """Create a token and show its key, this once: only its hash is kept."""
     form = ApiTokenForm(request.user, request.POST)
     if not form.is_valid():
-        return render(request, "accounts/api_tokens.html", {"tokens": _tokens(request.user), "form": form}, status=400)
+        return render(request, "api/token_list.html", {"tokens": _tokens(request.user), "form": form}, status=400)
     token, key = issue_token(request.user, form.cleaned_data["name"], form.cleaned_data["inbox"])
-    response = render(request, "accounts/api_tokens_created.html", {"token": token, "key": key})
+    response = render(request, "api/token_created.html", {"token": token, "key": key})
     # The key is in this page only: keep it out of caches and the browser history's reloads.
     response["Cache-Control"] = "no-store"
     return response
