@@ -8,7 +8,7 @@ from django.views.decorators.http import require_GET
 from smtpd.tls import local_ca_path, tls_files
 
 from ..integration import smtp_settings
-from .access import _get_inbox_for_user, can_manage_team
+from ..access import can_manage, get_inbox
 
 
 def uses_local_ca() -> bool:
@@ -19,12 +19,12 @@ def uses_local_ca() -> bool:
 @login_required
 @require_GET
 def inbox_integration(request, inbox_id):
-    inbox = _get_inbox_for_user(request, inbox_id)
+    inbox = get_inbox(request.user, inbox_id)
     context = {
         "inbox": inbox,
         "smtp": smtp_settings(inbox),
         "uses_local_ca": uses_local_ca(),
-        "can_manage": can_manage_team(request.user, inbox.team_id),
+        "can_manage": can_manage(request.user, inbox.team_id),
         "tab": "integration",
     }
     return render(request, "inboxes/integration.html", context)

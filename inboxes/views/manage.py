@@ -1,6 +1,8 @@
-"""Creating, renaming, clearing and deleting inboxes, and resetting their credentials.
+"""Creating, renaming and deleting inboxes, and resetting their credentials.
 
-Owners and admins only; every action is a POST (forms are shown by GET).
+Owners and admins only (the access policy's `get_managed_inbox`); every action
+is a POST (forms are shown by GET). Clearing an inbox is a member's action, in
+`messages.py`.
 """
 
 from django.contrib import messages
@@ -10,9 +12,9 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.access import get_managed_membership
 
+from ..access import get_managed_inbox
 from ..forms import InboxForm
-from ..models import Inbox, Message
-from .access import _get_managed_inbox
+from ..models import Inbox
 
 
 @login_required
@@ -30,7 +32,7 @@ def inbox_create(request, team_id):
 @login_required
 @require_http_methods(["GET", "POST"])
 def inbox_rename(request, inbox_id):
-    inbox = _get_managed_inbox(request, inbox_id)
+    inbox = get_managed_inbox(request.user, inbox_id)
     form = InboxForm(request.POST or None, instance=inbox)
     if request.method == "POST" and form.is_valid():
         form.save()
@@ -43,18 +45,8 @@ def inbox_rename(request, inbox_id):
 
 @login_required
 @require_POST
-def inbox_clear(request, inbox_id):
-    """Delete every message of the inbox; the inbox and its credentials stay."""
-    inbox = _get_managed_inbox(request, inbox_id)
-    deleted, _ = Message.objects.filter(inbox=inbox).delete()
-    messages.success(request, f"Deleted {deleted} messages.")
-    return redirect("inboxes:inbox", inbox.pk)
-
-
-@login_required
-@require_POST
 def inbox_delete(request, inbox_id):
-    inbox = _get_managed_inbox(request, inbox_id)
+    inbox = get_managed_inbox(request.user, inbox_id)
     team_id = inbox.team_id
     inbox.delete()
     messages.success(request, f"Inbox “{inbox.name}” deleted.")
@@ -65,7 +57,7 @@ def inbox_delete(request, inbox_id):
 @require_POST
 def inbox_reset_credentials(request, inbox_id):
     """New SMTP username and password; the old ones stop working at once."""
-    inbox = _get_managed_inbox(request, inbox_id)
+    inbox = get_managed_inbox(request.user, inbox_id)
     inbox.reset_credentials()
     messages.success(request, "New SMTP credentials issued; update your applications.")
     return redirect("inboxes:integration", inbox.pk)

@@ -15,7 +15,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from ..models import Message
-from .access import _get_inbox_for_user, _get_message, can_manage_team
+from ..access import can_manage, get_inbox, get_message
 
 PAGE_SIZE = 50
 LIST_FIELDS = [
@@ -56,7 +56,7 @@ def _search(queryset, query):
 @require_GET
 def inbox(request, inbox_id):
     """Newest first; `?before=<seq>` pages to older messages, `?after=<seq>` back to newer ones."""
-    inbox = _get_inbox_for_user(request, inbox_id)
+    inbox = get_inbox(request.user, inbox_id)
     query = request.GET.get("q", "").strip()
     before, after = _int_param(request, "before"), _int_param(request, "after")
     queryset = Message.objects.filter(inbox=inbox).only(*LIST_FIELDS)
@@ -83,7 +83,7 @@ def inbox(request, inbox_id):
         # New mail is inserted live only where it belongs: the unfiltered first page.
         "live_insert": not query and before is None and after is None,
         "last_seq": inbox.last_seq,
-        "can_manage": can_manage_team(request.user, inbox.team_id),
+        "can_manage": can_manage(request.user, inbox.team_id),
         "tab": "messages",
         "auth_checks_enabled": settings.MAILDOG_AUTH_CHECKS,
     }
@@ -106,7 +106,7 @@ def _selected(request, inbox):
 @require_POST
 def messages_mark(request, inbox_id, state):
     """Mark the selected messages read (`state` "read") or unread."""
-    inbox = _get_inbox_for_user(request, inbox_id)
+    inbox = get_inbox(request.user, inbox_id)
     count = _selected(request, inbox).update(is_read=state == "read")
     flash.success(request, f"Marked {count} messages {state}.")
     return _back(request, inbox)
@@ -114,8 +114,19 @@ def messages_mark(request, inbox_id, state):
 
 @login_required
 @require_POST
+def inbox_clear(request, inbox_id):
+    """Delete every message of the inbox (any member, as through the API); the inbox and its credentials stay."""
+    inbox = get_inbox(request.user, inbox_id)
+    deleted, _ = Message.objects.filter(inbox=inbox).delete()
+    flash.success(request, f"Deleted {deleted} messages.")
+    return redirect("inboxes:inbox", inbox.pk)
+
+
+@login_required
+@require_POST
 def messages_delete(request, inbox_id):
-    inbox = _get_inbox_for_user(request, inbox_id)
+    """Delete the selected messages (any member)."""
+    inbox = get_inbox(request.user, inbox_id)
     count, _ = _selected(request, inbox).delete()
     flash.success(request, f"Deleted {count} messages.")
     return _back(request, inbox)
@@ -124,7 +135,7 @@ def messages_delete(request, inbox_id):
 @login_required
 @require_POST
 def message_mark(request, inbox_id, message_id, state):
-    message = _get_message(request, inbox_id, message_id)
+    message = get_message(request.user, inbox_id, message_id)
     Message.objects.filter(pk=message.pk).update(is_read=state == "read")
     if state == "unread":
         return redirect(message.inbox.get_absolute_url())
@@ -134,7 +145,7 @@ def message_mark(request, inbox_id, message_id, state):
 @login_required
 @require_POST
 def message_delete(request, inbox_id, message_id):
-    message = _get_message(request, inbox_id, message_id)
+    message = get_message(request.user, inbox_id, message_id)
     message.delete()
     flash.success(request, "Message deleted.")
     return redirect(reverse("inboxes:inbox", args=[inbox_id]))
