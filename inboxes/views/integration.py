@@ -5,15 +5,8 @@ from django.http import FileResponse, Http404
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from smtpd.tls import local_ca_path, tls_files
-
-from ..integration import smtp_settings
+from ..integration import local_ca_path, smtp_settings, uses_local_ca
 from ..access import can_manage, get_inbox
-
-
-def uses_local_ca() -> bool:
-    """True when the SMTP certificate comes from Maildog's development CA."""
-    return tls_files().ca is not None
 
 
 @login_required
@@ -34,7 +27,7 @@ def inbox_integration(request, inbox_id):
 @require_GET
 def ca_certificate(request):
     """The development CA's certificate (public), for apps to trust Maildog's SMTP TLS."""
-    if not uses_local_ca():
+    if not uses_local_ca() or not local_ca_path().exists():
         raise Http404("The SMTP certificate is not from Maildog's development CA.")
     response = FileResponse(open(local_ca_path(), "rb"), as_attachment=True, filename="maildog-ca.pem")
     response["Content-Type"] = "application/x-pem-file"
