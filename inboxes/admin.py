@@ -5,6 +5,7 @@ from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from .downloads import eml_download
 from .models import Inbox, Message
 
 
@@ -90,7 +91,4 @@ class MessageAdmin(admin.ModelAdmin):
         if not self.has_view_permission(request):
             return HttpResponse(status=403)
         message = get_object_or_404(Message.objects.defer(None), pk=pk)
-        response = HttpResponse(bytes(message.raw), content_type="message/rfc822")
-        response["Content-Disposition"] = f'attachment; filename="message-{message.pk}.eml"'
-        response["X-Content-Type-Options"] = "nosniff"
-        return response
+        return eml_download(message)

@@ -26,3 +26,8 @@ def download(content: bytes, filename: str, content_type: str = GENERIC_TYPE) ->
     response["X-Content-Type-Options"] = "nosniff"
     response["Referrer-Policy"] = "no-referrer"
     return response
+
+
+def eml_download(message) -> HttpResponse:
+    """A message's raw source, byte for byte as received, as `message-<id>.eml` (`raw` must be loaded)."""
+    return download(bytes(message.raw), f"message-{message.pk}.eml", "message/rfc822")
