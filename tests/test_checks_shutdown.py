@@ -7,6 +7,7 @@ SIGTERM is acknowledged with 250 and must still be there afterwards; checks
 not done are left for the next start.
 """
 
+import os
 import re
 import signal
 import smtplib
@@ -97,7 +98,7 @@ def test_sigterm_with_dns_unreachable_exits_within_the_grace_and_keeps_acknowled
     port = free_port()
     cert, key = tls_files
     env = {
-        **__import__("os").environ,
+        **os.environ,
         "DJANGO_SETTINGS_MODULE": "tests.settings",
         "DATABASE_URL": database_url(connection.settings_dict),
         "MAILDOG_TLS_CERT": str(cert),

@@ -4,6 +4,7 @@ Mail goes over real SMTP (smtplib over verified TLS); run on SQLite and on
 PostgreSQL (NUL characters only hurt there).
 """
 
+import base64
 import smtplib
 import threading
 from email.message import EmailMessage
@@ -125,7 +126,7 @@ def send_raw_envelope(server, inbox, context, ehlo, mail_from, rcpt_to, message)
         client.ehlo_resp, client.does_esmtp = b"", True
         client.esmtp_features = {"auth": "PLAIN LOGIN"}
         # A failed AUTH with a NUL and invalid UTF-8 in the user name first: refused, session goes on.
-        code, _ = client.docmd("AUTH", "PLAIN " + __import__("base64").b64encode(b"\x00u\x00\xff\x00ser\x00pw").decode())
+        code, _ = client.docmd("AUTH", "PLAIN " + base64.b64encode(b"\x00u\x00\xff\x00ser\x00pw").decode())
         assert code in (535, 501)
         client.login(inbox.smtp_username, inbox.smtp_password)
         client.send(b"MAIL FROM:" + mail_from + b" SMTPUTF8\r\n")
