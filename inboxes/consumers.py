@@ -9,19 +9,28 @@ every inbox of the user's teams.
 
 Only members of an inbox's team can join its group; the membership check runs
 in `connect()` and nobody else is accepted.
+
+While the channel layer (Redis) is unreachable, a websocket is closed with
+1013 (try again later) instead of failing with an error; the page's script
+reconnects with backoff and catches up once the layer is back.
 """
 
+import logging
 import time
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from .events import inbox_group, message_summary
+from .events import LAYER_ERRORS, inbox_group, layer_health, message_summary
 from .models import Inbox, Message
 from .unread import UNREAD_WINDOW, unread_counts_for_ids
 
 CATCH_UP_LIMIT = 200
 MEMBERSHIP_RECHECK = 30  # seconds
+# RFC 6455 7.4.1 "Try Again Later": the live updates' server side is unavailable.
+CLOSE_LAYER_UNAVAILABLE = 1013
+
+log = logging.getLogger("maildog.live")
 
 
 @database_sync_to_async
@@ -45,7 +54,42 @@ def _unread_counts(inbox_ids) -> dict[str, int]:
     return {str(pk): count for pk, count in unread_counts_for_ids(inbox_ids).items()}
 
 
-class InboxConsumer(AsyncJsonWebsocketConsumer):
+class LiveConsumer(AsyncJsonWebsocketConsumer):
+    """A consumer that closes its websocket with 1013 when the channel layer cannot be reached.
+
+    Channels would let the layer's error escape (an HTTP 500 during the
+    handshake, a traceback later). The layer is used both by the consumer's
+    own calls (group_add) and by Channels' loop that receives group events,
+    so the error is caught around the whole consumer.
+    """
+
+    async def __call__(self, scope, receive, send):
+        self.websocket_state = "connecting"
+        try:
+            await super().__call__(scope, receive, send)
+        except LAYER_ERRORS as error:
+            layer_health.failed(error)
+            if self.websocket_state == "gone":
+                return
+            if self.websocket_state == "connecting":
+                # Accepted only to carry the close code: a refused handshake reaches the browser without one.
+                await send({"type": "websocket.accept"})
+            await send({"type": "websocket.close", "code": CLOSE_LAYER_UNAVAILABLE})
+
+    async def accept(self, subprotocol=None, headers=None):
+        await super().accept(subprotocol, headers)
+        self.websocket_state = "open"
+
+    async def close(self, code=None, reason=None):
+        self.websocket_state = "gone"
+        await super().close(code, reason)
+
+    async def websocket_disconnect(self, message):
+        self.websocket_state = "gone"
+        await super().websocket_disconnect(message)
+
+
+class InboxConsumer(LiveConsumer):
     async def connect(self):
         self.inbox_id = int(self.scope["url_route"]["kwargs"]["inbox_id"])
         user = self.scope.get("user")
@@ -55,6 +99,7 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
         self.membership_checked_at = time.monotonic()
         self.group = inbox_group(self.inbox_id)
         await self.channel_layer.group_add(self.group, self.channel_name)
+        layer_health.answered()
         await self.accept()
 
     async def disconnect(self, code):
@@ -95,7 +140,7 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
             await self.send_json({"type": "message.checked", **payload})
 
 
-class UnreadConsumer(AsyncJsonWebsocketConsumer):
+class UnreadConsumer(LiveConsumer):
     async def connect(self):
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:

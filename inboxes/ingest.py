@@ -1,19 +1,30 @@
-"""Storing a captured message: the one place the SMTP side writes to the database.
+"""Storing captured messages: the one place the SMTP side writes to the database.
 
-`ingest()` is plain synchronous code so that it can be tested directly and
-called from the SMTP handler through `sync_to_async`. It returns only after the
-transaction has committed; the caller answers 250 after that and 4xx if it
-raises, and announces the message (`events.amessage_received`) from its event
-loop, which saves a thread hop per message on the hot path.
+The SMTP side stores through `store_each()` (via `smtpd.batching`), which
+gives every message its own outcome: the stored `Message` or the exception
+that kept it out. `ingest_many()` stores a group all or none, and `ingest()`
+one message. All are plain synchronous code, tested directly, and return only
+after the commit; the SMTP handler answers 250 for a stored message and 451
+for an exception.
+
+A message that cannot be read (the summary raised) is stored raw with the
+error in `parse_errors`. Strings that come from the session (envelope, HELO,
+AUTH user) and from the summary are cleaned (`cleaning.clean_string`) before
+they reach the database.
 """
 
+import logging
 from dataclasses import dataclass, field
+from datetime import datetime
 
-from django.db import connection, transaction
+from django.db import close_old_connections, connection, transaction
 from django.utils import timezone
 
-from .mime import summarize
+from .cleaning import clean_string
+from .mime import Summary, summarize
 from .models import Inbox, Message
+
+log = logging.getLogger("maildog.ingest")
 
 
 @dataclass
@@ -56,46 +67,72 @@ def _take_seqs(inbox_id: int, count: int) -> tuple[int, int]:
     return row
 
 
-def _build(item: Incoming, summary, seq: int, now) -> Message:
+def read_summary(raw: bytes) -> Summary:
+    """The message's summary; when reading fails, an empty one that names the error.
+
+    MemoryError is not caught: reading again or differently would only repeat
+    the allocation, so that message fails alone (its own 451).
+    """
+    try:
+        return summarize(raw)
+    except MemoryError:
+        raise
+    except Exception as error:  # recorded on the message, which is stored raw
+        log.warning("message summary failed, storing it raw: %s: %s", type(error).__name__, error)
+        return Summary(errors=[f"The message could not be read ({type(error).__name__}: {error}); "
+                               "it is stored raw."])
+
+
+def _date(value):
+    # Only an aware datetime the database can hold; anything else is dropped.
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return value
+    return None
+
+
+def _build(item: Incoming, summary: Summary, seq: int, now) -> Message:
     facts = item.facts
     return Message(
         inbox_id=item.inbox_id,
         seq=seq,
         received_at=now,
-        envelope_from=facts.mail_from,
-        envelope_to=list(facts.rcpt_tos),
-        subject=summary.subject,
-        from_header=summary.from_header,
-        to_header=summary.to_header,
-        cc_header=summary.cc_header,
-        date=summary.date,
-        message_id=summary.message_id,
-        text_body=summary.text_body,
-        has_attachments=summary.has_attachments,
-        has_long_lines=summary.has_long_lines,
-        parse_errors=summary.errors,
+        envelope_from=clean_string(facts.mail_from),
+        envelope_to=[clean_string(address) for address in facts.rcpt_tos],
+        subject=clean_string(summary.subject),
+        from_header=clean_string(summary.from_header),
+        to_header=clean_string(summary.to_header),
+        cc_header=clean_string(summary.cc_header),
+        date=_date(summary.date),
+        message_id=clean_string(summary.message_id, 255),
+        text_body=clean_string(summary.text_body),
+        has_attachments=bool(summary.has_attachments),
+        has_long_lines=bool(summary.has_long_lines),
+        parse_errors=[clean_string(error) for error in summary.errors],
         client_ip=facts.client_ip,
-        helo=facts.helo[:255],
-        tls_version=facts.tls_version,
-        tls_cipher=facts.tls_cipher,
-        auth_username=facts.auth_username[:255],
+        helo=clean_string(facts.helo, 255),
+        tls_version=clean_string(facts.tls_version, 32),
+        tls_cipher=clean_string(facts.tls_cipher, 128),
+        auth_username=clean_string(facts.auth_username, 255),
         size=len(item.raw),
         raw=item.raw,
     )
 
 
-def ingest_many(items: list[Incoming]) -> list[Message]:
+def ingest_many(items: list[Incoming], summaries: list[Summary] | None = None) -> list[Message]:
     """Store several messages in one transaction (all or none), in order.
 
     One commit for many messages is what lets the SMTP server keep up with
     many concurrent senders; each message still gets its own row, its inbox's
-    next sequence number, and the cap is enforced once per inbox.
+    next sequence number, and the cap is enforced once per inbox. A message
+    whose summary fails is stored raw with the error (`read_summary`).
+    `summaries` may be given when they were read already.
     """
     by_inbox: dict[int, list[int]] = {}
     for index, item in enumerate(items):
         by_inbox.setdefault(item.inbox_id, []).append(index)
     # Parsing happens before the transaction: the write lock is held only for writing.
-    summaries = [summarize(item.raw) for item in items]
+    if summaries is None:
+        summaries = [read_summary(item.raw) for item in items]
     messages: list[Message | None] = [None] * len(items)
     caps = {}
     now = timezone.now()
@@ -112,6 +149,52 @@ def ingest_many(items: list[Incoming]) -> list[Message]:
             if newest_to_drop > 0:
                 Message.objects.filter(inbox_id=inbox_id, seq__lte=newest_to_drop).delete()
     return messages
+
+
+def _close_broken_connection():
+    # After a failed write the connection may be unusable (the database went
+    # away); outside a transaction Django drops it so the next query reconnects.
+    if not connection.in_atomic_block:
+        close_old_connections()
+
+
+def store_each(items: list[Incoming]) -> list[Message | BaseException]:
+    """Store a group of messages so that each one succeeds or fails on its own.
+
+    Each message is read on its own (a failure there stores it raw, a
+    MemoryError fails it alone). The readable ones are written in one
+    transaction; if that fails, each is written again in a transaction of its
+    own, so one message the database refuses costs only its own outcome.
+    Returns, in order, the stored Message or the exception for each item.
+    """
+    outcomes: list[Message | BaseException | None] = [None] * len(items)
+    summaries: dict[int, Summary] = {}
+    for index, item in enumerate(items):
+        try:
+            summaries[index] = read_summary(item.raw)
+        except MemoryError as error:
+            outcomes[index] = error
+    readable = sorted(summaries)
+    if not readable:
+        return outcomes
+    try:
+        stored = ingest_many([items[i] for i in readable], [summaries[i] for i in readable])
+    except Exception as error:  # each message is retried alone below; the error is logged
+        if len(readable) == 1:
+            outcomes[readable[0]] = error
+            return outcomes
+        log.warning("group commit of %d messages failed (%s: %s); storing them one by one",
+                    len(readable), type(error).__name__, error)
+        for index in readable:
+            _close_broken_connection()
+            try:
+                outcomes[index] = ingest_many([items[index]], [summaries[index]])[0]
+            except Exception as single_error:  # this message's own outcome: the SMTP side answers 451
+                outcomes[index] = single_error
+        return outcomes
+    for index, message in zip(readable, stored):
+        outcomes[index] = message
+    return outcomes
 
 
 def ingest(inbox_id: int, raw: bytes, facts: SessionFacts) -> Message:

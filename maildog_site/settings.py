@@ -370,3 +370,9 @@ MAILDOG_SMTP_HEALTH_BIND = os.environ.get("MAILDOG_SMTP_HEALTH_BIND", MAILDOG_SM
 # Messages older than this many days are removed by `manage.py purgemessages`
 # (0: keep until the inbox's cap pushes them out).
 MAILDOG_MAX_MESSAGE_AGE_DAYS = envint("MAILDOG_MAX_MESSAGE_AGE_DAYS", 0)
+
+# Redis channel layer whose connections survive a Redis restart (see maildog_site/channel_layers.py).
+if REDIS_URL:
+    from maildog_site.channel_layers import redis_channel_layer
+
+    CHANNEL_LAYERS = {"default": redis_channel_layer(REDIS_URL, os.environ.get("MAILDOG_REDIS_PREFIX", "maildog"))}

@@ -4,7 +4,9 @@ Under light load every message is written alone, as soon as it arrives. Under
 load, the sessions waiting behind a running write are stored together in one
 transaction, so a commit (and a hop to the database thread) is paid per batch
 rather than per message. Every caller still gets its reply only after its
-message is committed, or the exception if the batch failed.
+message is committed, or the exception that kept its own message out: a
+message that fails (in reading or in the database) does not fail the others
+of its batch (`inboxes.ingest.store_each`).
 """
 
 import asyncio
@@ -12,7 +14,7 @@ import asyncio
 from asgiref.sync import sync_to_async
 from django.db import close_old_connections, connection
 
-from inboxes.ingest import Incoming, ingest_many
+from inboxes.ingest import Incoming, store_each
 
 MAX_BATCH_MESSAGES = 200
 MAX_BATCH_BYTES = 32 * 1024 * 1024
@@ -27,7 +29,7 @@ def close_stale_connection():
 
 def _store_batch(items):
     close_stale_connection()
-    return ingest_many(items)
+    return store_each(items)
 
 
 class BatchWriter:
@@ -63,14 +65,15 @@ class BatchWriter:
             while self._pending:
                 batch = self._next_batch()
                 try:
-                    messages = await sync_to_async(_store_batch)([item for item, _ in batch])
-                except Exception as exc:  # handed to every waiting session, which answers 451
-                    for _, future in batch:
-                        if not future.done():
-                            future.set_exception(exc)
-                    continue
-                for (_, future), message in zip(batch, messages):
-                    if not future.done():
-                        future.set_result(message)
+                    outcomes = await sync_to_async(_store_batch)([item for item, _ in batch])
+                except Exception as exc:  # handed to every waiting session, which logs it and answers 451
+                    outcomes = [exc] * len(batch)
+                for (_, future), outcome in zip(batch, outcomes):
+                    if future.done():
+                        continue
+                    if isinstance(outcome, BaseException):
+                        future.set_exception(outcome)
+                    else:
+                        future.set_result(outcome)
         finally:
             self._flushing = False

@@ -75,6 +75,8 @@ class SMTPService:
 
     async def stop(self, grace: float) -> None:
         """Stop accepting, let sessions in flight finish for `grace` seconds, then close."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + grace
         self.handler.shutting_down = True
         for server in self.servers:
             server.close()
@@ -92,7 +94,8 @@ class SMTPService:
         # Live events of messages already answered with 250 still go out before the loop ends.
         if self.handler.background:
             await asyncio.wait(set(self.handler.background), timeout=5)
-        await close_check_queue(timeout=grace)
+        # The checks get what is left of the grace: the whole stop fits in it.
+        await close_check_queue(timeout=max(0.0, deadline - loop.time()))
 
 
 def build_service(bind: str | None = None, ports: str | None = None) -> SMTPService:

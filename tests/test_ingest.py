@@ -124,3 +124,28 @@ def test_unknown_inbox_raises_and_stores_nothing(db):
     with pytest.raises(Exception):
         ingest(999_999, b"Subject: x\r\n\r\n", FACTS)
     assert not Message.objects.exists()
+
+
+def test_store_each_gives_a_failing_message_its_own_outcome(inbox):
+    from inboxes.ingest import store_each
+
+    items = [
+        Incoming(inbox.pk, b"Subject: first\r\n\r\n", FACTS),
+        Incoming(999_999, b"Subject: nowhere\r\n\r\n", FACTS),  # the database refuses it (no such inbox)
+        Incoming(inbox.pk, b"Subject: third\r\n\r\n", FACTS),
+    ]
+    first, failed, third = store_each(items)
+    assert isinstance(failed, Exception)
+    assert [first.subject, third.subject] == ["first", "third"]
+    assert sorted(Message.objects.values_list("subject", flat=True)) == ["first", "third"]
+    assert [first.seq, third.seq] == [1, 2]
+
+
+def test_session_strings_are_cleaned_before_storage(inbox):
+    facts = SessionFacts(mail_from="a\udcff\x00@x.test", rcpt_tos=["\ud800b@x.test"], helo="h\x00" + "x" * 300,
+                         auth_username="u\udcc3", client_ip="127.0.0.1")
+    message = stored(ingest(inbox.pk, b"Subject: s\r\n\r\n", facts))
+    assert message.envelope_from == "a\ufffd\ufffd@x.test"
+    assert message.envelope_to[0].endswith("b@x.test") and "\ud800" not in message.envelope_to[0]
+    assert message.helo == ("h\ufffd" + "x" * 300)[:255]
+    assert message.auth_username == "u\ufffd"

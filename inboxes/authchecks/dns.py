@@ -8,6 +8,7 @@ lookup per name.
 """
 
 import ipaddress
+import threading
 
 import checkdmarc.utils
 import dns.exception
@@ -21,6 +22,23 @@ _cache = dns.resolver.LRUCache(max_size=10_000)
 
 class DNSTemporaryError(Exception):
     """The lookup could not be completed (timeout, unreachable or failing nameservers)."""
+
+
+# A check worker thread sets its stop event here, so that once the process is
+# stopping every further lookup of that thread fails at once instead of
+# waiting for a nameserver: the check in flight then ends within one lookup.
+_thread = threading.local()
+
+
+def interrupt_lookups_on(stop: threading.Event | None) -> None:
+    """Make this thread's lookups fail (DNSTemporaryError) once `stop` is set; None undoes it."""
+    _thread.stop = stop
+
+
+def lookups_interrupted() -> bool:
+    """This thread's stop event is set: lookups must not start."""
+    stop = getattr(_thread, "stop", None)
+    return stop is not None and stop.is_set()
 
 
 def parse_nameserver(entry: str) -> dns.nameserver.Do53Nameserver:
@@ -82,8 +100,10 @@ def flush_cache() -> None:
 def txt_records(resolver: dns.resolver.Resolver, name: str) -> list[bytes] | None:
     """The TXT records at `name`, each as joined bytes; None when the name does not exist.
 
-    Raises DNSTemporaryError when no answer could be had.
+    Raises DNSTemporaryError when no answer could be had (or the checks are stopping).
     """
+    if lookups_interrupted():
+        raise DNSTemporaryError(f"{name} TXT: not looked up, the checks are stopping")
     try:
         answer = resolver.resolve(name, dns.rdatatype.TXT, raise_on_no_answer=False, search=False)
     except dns.resolver.NXDOMAIN:

@@ -3,7 +3,8 @@ Authentication-Results header, a headline and fixes to try."""
 
 from django.conf import settings
 
-VERDICTS = ("pass", "fail", "none", "temperror")
+# "error": a check library raised on this message (see `error_summary`).
+VERDICTS = ("pass", "fail", "none", "temperror", "error")
 
 
 def overall_verdict(dkim: list[dict], spf: dict, dmarc: dict) -> str:
@@ -168,4 +169,20 @@ def summarize(dkim: list[dict], spf: dict, dmarc: dict) -> dict:
         "dkim": dkim,
         "spf": spf,
         "dmarc": dmarc,
+    }
+
+
+def error_summary(error: BaseException) -> dict:
+    """What the pages show when a check library raised on a message: verdict "error" and the reason."""
+    reason = f"{type(error).__name__}: {error}"
+    return {
+        "version": 1,
+        "verdict": "error",
+        "headline": f"Could not be checked: the checks failed on this message ({reason}).",
+        "fixes": [],
+        "authentication_results": "",
+        "error": reason,
+        "dkim": [],
+        "spf": {},
+        "dmarc": {},
     }

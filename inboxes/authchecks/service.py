@@ -2,9 +2,21 @@
 
 `check_message()` and `check_messages()` are plain synchronous code (tested
 directly, called by the re-run view); `schedule_check()` queues a message from
-the SMTP event loop, after the 250 has been said, for a few worker threads that
-check queued messages in batches: one query to load a batch, one transaction
-to save it, so a burst of mail costs the database little.
+the SMTP event loop, after the 250 has been said, for a few worker threads.
+A worker takes up to BATCH_SIZE queued ids, loads their session facts in one
+query and each message's raw source on its own (a worker holds one message's
+bytes at a time), checks them one after the other and saves the batch in one
+transaction, so a burst of mail costs the database little.
+
+Failures stay where they happen:
+- a check library that raises on a message records the verdict "error" on
+  that message (with the reason), and the worker goes on;
+- a database error re-queues the batch after a delay that doubles from
+  RETRY_FIRST up to RETRY_MAX seconds, so checks that failed during a
+  database outage are done once it is back;
+- stopping (`close_check_queue`) makes further DNS lookups fail at once and
+  ends the work between messages; what was not checked keeps
+  `auth_checked_at` empty and `resume_checks()` queues it at the next start.
 """
 
 import asyncio
@@ -21,16 +33,23 @@ from inboxes import events
 from inboxes.models import Message
 
 from . import dkim, dmarc, results, spf
-from .dns import flush_cache, get_resolver
+from .dns import flush_cache, get_resolver, interrupt_lookups_on
 
 log = logging.getLogger("maildog.authchecks")
 
 # Worker threads per event loop: a slow DNS answer holds up one of them, not
-# the thread that stores mail. Each takes up to BATCH_SIZE queued messages.
+# the thread that stores mail. Each takes up to BATCH_SIZE queued messages;
+# small batches keep the results of a batch flowing and its save short.
 WORKERS = 2
-BATCH_SIZE = 100
+BATCH_SIZE = 20
 # Longest a batch of checks waits for storing to pause (seconds).
 MAX_YIELD = 1.0
+# Re-queue delays after a database error (seconds), doubling in between.
+RETRY_FIRST = 1.0
+RETRY_MAX = 60.0
+
+# What the checks read besides the raw source, which is loaded per message.
+FACT_FIELDS = ("id", "inbox_id", "client_ip", "envelope_from", "helo", "from_header")
 
 
 def run_checks(raw: bytes, *, client_ip, mail_from: str, helo: str, from_header: str) -> dict:
@@ -42,32 +61,59 @@ def run_checks(raw: bytes, *, client_ip, mail_from: str, helo: str, from_header:
     return results.summarize(dkim_results, spf_result, dmarc_result)
 
 
-def checked_event(message) -> dict:
-    return {"type": "message.checked", "message_id": message.pk, "verdict": message.auth_verdict}
-
-
-def check_messages(message_ids) -> list[Message]:
-    """Check stored messages and save all their results in one transaction.
-
-    Messages that no longer exist (deleted, or pushed out by the inbox's cap)
-    are skipped. No event is sent: the caller tells open pages.
-    """
-    messages = list(Message.objects.defer(None).filter(pk__in=message_ids))
-    checked_at = timezone.now()
-    for message in messages:
-        summary = run_checks(
-            bytes(message.raw),
+def check_one(message: Message, raw: bytes) -> dict:
+    """The results for one message; when a check library raises, results.error_summary (verdict "error")."""
+    try:
+        return run_checks(
+            raw,
             client_ip=message.client_ip,
             mail_from=message.envelope_from,
             helo=message.helo,
             from_header=message.from_header,
         )
+    except Exception as error:  # recorded on the message (verdict "error") and logged with its traceback
+        log.exception("auth checks failed on message %s", message.pk)
+        return results.error_summary(error)
+
+
+def checked_event(message) -> dict:
+    return {"type": "message.checked", "message_id": message.pk, "verdict": message.auth_verdict}
+
+
+def _raw_source(message_id: int) -> bytes | None:
+    raw = Message.objects.filter(pk=message_id).values_list("raw", flat=True).first()
+    return None if raw is None else bytes(raw)
+
+
+def check_messages(message_ids, stop: threading.Event | None = None) -> list[Message]:
+    """Check stored messages one at a time and save all their results in one transaction.
+
+    Messages that no longer exist (deleted, or pushed out by the inbox's cap)
+    are skipped. Once `stop` is set, checking ends before the next message and
+    the result being computed is dropped (its DNS lookups were cut short):
+    those messages stay unchecked. Returns the messages whose results were
+    saved. No event is sent: the caller tells open pages.
+    """
+    messages = list(Message.objects.filter(pk__in=message_ids).only(*FACT_FIELDS))
+    checked_at = timezone.now()
+    checked = []
+    for message in messages:
+        if stop is not None and stop.is_set():
+            break
+        raw = _raw_source(message.pk)
+        if raw is None:
+            continue
+        summary = check_one(message, raw)
+        del raw
+        if stop is not None and stop.is_set():
+            break
         message.auth_results = summary
         message.auth_verdict = summary["verdict"]
         message.auth_checked_at = checked_at
+        checked.append(message)
     # Only these fields: the rest of the row (is_read, ...) may have changed meanwhile.
-    Message.objects.bulk_update(messages, ["auth_results", "auth_verdict", "auth_checked_at"])
-    return messages
+    Message.objects.bulk_update(checked, ["auth_results", "auth_verdict", "auth_checked_at"])
+    return checked
 
 
 def check_message(message_id: int, *, fresh: bool = False) -> Message | None:
@@ -87,11 +133,15 @@ def check_message(message_id: int, *, fresh: bool = False) -> Message | None:
     return message
 
 
-def _check_batch(message_ids) -> list[Message]:
+def _check_batch(message_ids, stop: threading.Event) -> list[Message]:
     # A worker thread keeps its connection between batches; drop it if the
     # database closed it or it is past its age.
     close_old_connections()
-    return check_messages(message_ids)
+    interrupt_lookups_on(stop)
+    try:
+        return check_messages(message_ids, stop)
+    finally:
+        interrupt_lookups_on(None)
 
 
 class CheckQueue:
@@ -102,6 +152,9 @@ class CheckQueue:
         self._workers: set[asyncio.Task] = set()
         self._executor = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="maildog-checks")
         self._mail_is_waiting = lambda: False
+        self._stop = threading.Event()
+        self._retry_delay = RETRY_FIRST
+        self._retries: list[asyncio.TimerHandle] = []
 
     def yield_to(self, mail_is_waiting) -> None:
         """Let storing mail go first: before each batch, wait (a while) as long as
@@ -119,7 +172,10 @@ class CheckQueue:
         while self._mail_is_waiting() and loop.time() < deadline:
             await asyncio.sleep(0.01)
 
-    def add(self, message_id: int) -> asyncio.Task:
+    def add(self, message_id: int) -> asyncio.Task | None:
+        """Queue a message; returns the worker task that will check it (None once closing)."""
+        if self._stop.is_set():
+            return None
         self._ids.append(message_id)
         if len(self._workers) < WORKERS:
             worker = asyncio.get_running_loop().create_task(self._work())
@@ -131,48 +187,85 @@ class CheckQueue:
     async def run_in_worker(self, function, *args):
         return await asyncio.get_running_loop().run_in_executor(self._executor, function, *args)
 
-    async def _wait_idle(self) -> None:
-        while self._workers:
-            await asyncio.gather(*self._workers, return_exceptions=True)
+    def retry_later(self, callback, *args) -> float:
+        """Call `callback(*args)` on the loop after the current retry delay (which then doubles); returns it."""
+        delay = self._retry_delay
+        self._retry_delay = min(delay * 2, RETRY_MAX)
+        loop = asyncio.get_running_loop()
+        self._retries = [handle for handle in self._retries if handle.when() > loop.time()]
+        self._retries.append(loop.call_later(delay, callback, *args))
+        return delay
+
+    def _requeue(self, message_ids) -> None:
+        for message_id in message_ids:
+            self.add(message_id)
 
     async def _work(self) -> None:
-        while self._ids:
+        while self._ids and not self._stop.is_set():
             await self._let_mail_go_first()
-            if not self._ids:
+            if not self._ids or self._stop.is_set():
                 break
             batch, self._ids = self._ids[:BATCH_SIZE], self._ids[BATCH_SIZE:]
             try:
-                messages = await self.run_in_worker(_check_batch, batch)
+                messages = await self.run_in_worker(_check_batch, batch, self._stop)
             except DatabaseError:
-                # The messages are stored either way; they stay "not checked" and can be re-run.
-                log.exception("auth checks not saved messages=%s", batch)
+                # The messages are stored either way; their checks are tried again once the database answers.
+                delay = self.retry_later(self._requeue, batch)
+                log.warning("auth checks not saved (database error), retrying %d messages in %.0fs",
+                            len(batch), delay, exc_info=True)
                 continue
+            self._retry_delay = RETRY_FIRST
             # Sent from the loop: a thread blocking on a stopped loop (shutdown) would hang.
             for message in messages:
                 await events.asend_to_inbox(message.inbox_id, checked_event(message))
 
-    async def close(self, timeout: float) -> None:
-        """Wait up to `timeout` for queued checks, then close the workers' database connections.
+    async def _wait_idle(self, timeout: float) -> bool:
+        """Wait up to `timeout` for the workers to finish (without cancelling them); True if they did."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while self._workers:
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return False
+            await asyncio.wait(set(self._workers), timeout=remaining)
+        return True
 
-        Checks still queued then are dropped; `resume_checks()` picks them up at the next start.
+    async def close(self, timeout: float) -> None:
+        """Finish within `timeout` seconds: check what is queued while there is time, then stop.
+
+        Queued checks go on until one DNS timeout (and a second) before the
+        deadline. Then lookups fail at once, the workers stop between
+        messages, and results cut short are not saved; the messages left
+        unchecked are picked up by `resume_checks()` at the next start.
+        Finally the workers' database connections are closed.
         """
-        try:
-            await asyncio.wait_for(self._wait_idle(), timeout)
-        except asyncio.TimeoutError:
-            log.warning("auth checks left for the next start: %d messages", len(self._ids))
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        for handle in self._retries:
+            handle.cancel()
+        finish_by = timeout - float(settings.MAILDOG_DNS_TIMEOUT) - 1.0
+        if not (finish_by > 0 and await self._wait_idle(finish_by)):
+            self._stop.set()
+            if self._ids or self._workers:
+                log.warning("auth checks left for the next start: %d queued messages", len(self._ids))
             self._ids.clear()
-            for worker in list(self._workers):
-                worker.cancel()
-            await asyncio.gather(*self._workers, return_exceptions=True)
+            if not await self._wait_idle(max(0.1, deadline - loop.time())):
+                for worker in list(self._workers):
+                    worker.cancel()
+                await asyncio.gather(*self._workers, return_exceptions=True)
+        self._stop.set()
         # One call per worker thread: each waits for the others, so none can take two.
-        barrier = threading.Barrier(WORKERS, timeout=10)
+        remaining = max(1.0, deadline - loop.time())
+        barrier = threading.Barrier(WORKERS, timeout=remaining)
 
         def close_connections():
             connections.close_all()
             barrier.wait()
 
-        loop = asyncio.get_running_loop()
-        await asyncio.gather(*(loop.run_in_executor(self._executor, close_connections) for _ in range(WORKERS)))
+        closing = [loop.run_in_executor(self._executor, close_connections) for _ in range(WORKERS)]
+        done, _ = await asyncio.wait(closing, timeout=remaining + 1)
+        if len(done) < WORKERS:
+            log.warning("auth checks: a worker was still busy at shutdown; its connection closes with the process")
         self._executor.shutdown(wait=False)
 
 
@@ -213,12 +306,23 @@ async def resume_checks() -> int:
     try:
         ids = await queue.run_in_worker(_unchecked_message_ids)
     except DatabaseError:
-        # Mail can still be taken (and answered 451 while the database is away).
-        log.exception("auth checks: could not look for unchecked messages")
+        # Mail can still be taken (and answered 451 while the database is away); look again later.
+        delay = queue.retry_later(_resume_soon)
+        log.warning("auth checks: could not look for unchecked messages, trying again in %.0fs", delay,
+                    exc_info=True)
         return 0
     for message_id in ids:
         queue.add(message_id)
     return len(ids)
+
+
+_resuming: set[asyncio.Task] = set()
+
+
+def _resume_soon() -> None:
+    task = asyncio.ensure_future(resume_checks())
+    _resuming.add(task)
+    task.add_done_callback(_resuming.discard)
 
 
 def schedule_check(message_id: int) -> asyncio.Task | None:

@@ -12,13 +12,15 @@ import dns.resolver
 import spf as pyspf
 from django.conf import settings
 
-from .dns import get_resolver
+from .dns import get_resolver, lookups_interrupted
 
 RESULTS = ("pass", "fail", "softfail", "neutral", "none", "temperror", "permerror")
 
 
 def _lookup(name, qtype, strict=True, timeout=None):
     """pyspf's DNS hook (`spf.DNSLookup`), answering from Maildog's resolver."""
+    if lookups_interrupted():
+        raise pyspf.TempError("DNS not looked up: the checks are stopping")
     resolver = get_resolver()
     try:
         answer = resolver.resolve(name, qtype, raise_on_no_answer=False, search=False)
@@ -89,6 +91,6 @@ def check_spf(client_ip: str | None, mail_from: str, helo: str) -> dict:
     verdict, _code, explanation = query.check()
     result["result"] = verdict if verdict in RESULTS else "permerror"
     result["reason"] = explanation
-    if verdict not in ("none", "temperror"):
+    if verdict not in ("none", "temperror") and not lookups_interrupted():
         result["record_review"] = review_record(domain)
     return result

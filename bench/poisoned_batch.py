@@ -1,0 +1,180 @@
+"""Poisoned batch benchmark: 10 hostile sessions beside 10 normal ones, all at once.
+
+Starts `manage.py runsmtp` in a fresh data directory (SQLite by default, or the
+DATABASE_URL in the environment), creates an inbox for team A (the poisoned
+sessions) and one for team B (the normal ones), then runs ROUNDS rounds in
+which 10 poisoned and 10 normal sessions say DATA at the same moment, so their
+messages share group commits. The poisons: MAIL FROM / RCPT TO with invalid
+UTF-8 under SMTPUTF8 (surrogates once decoded), NUL characters in the
+envelope and HELO, and MIME nested 1,000 deep.
+
+Prints how many normal messages got 250 (the promise: all of them), what the
+poisoned ones got, and the time per round.
+
+    python bench/poisoned_batch.py --rounds 20
+"""
+
+import argparse
+import json
+import os
+import platform
+import signal
+import smtplib
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from email.message import EmailMessage
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SESSIONS = 10
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def nested_mime(depth: int) -> bytes:
+    lines = [b'Subject: deep\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="b0"\r\n\r\n']
+    for level in range(1, depth):
+        lines.append(f'--b{level - 1}\r\nContent-Type: multipart/mixed; boundary="b{level}"\r\n\r\n'.encode())
+    lines.append(f"--b{depth - 1}\r\nContent-Type: text/plain\r\n\r\nbottom\r\n".encode())
+    lines.extend(f"--b{level}--\r\n".encode() for level in reversed(range(depth)))
+    return b"".join(lines)
+
+
+PLAIN = b"Subject: poisoned\r\n\r\nbody \x00 with NUL\r\n"
+POISONS = [
+    (b"client.test", b"MAIL FROM:<\xff\xfe@a.test> SMTPUTF8", b"RCPT TO:<x@a.test>", PLAIN),
+    (b"client.test", b"MAIL FROM:<\xed\xa0\x80@a.test> SMTPUTF8", b"RCPT TO:<\xc3@a.test>", PLAIN),
+    (b"client.test", b"MAIL FROM:<nul\x00@a.test>", b"RCPT TO:<nul\x00@a.test>", PLAIN),
+    (b"h\x00elo\xff.test", b"MAIL FROM:<x@a.test>", b"RCPT TO:<x@a.test>", PLAIN),
+    (b"client.test", b"MAIL FROM:<x@a.test>", b"RCPT TO:<x@a.test>", nested_mime(1000)),
+]
+
+
+def normal_message(number: int) -> bytes:
+    message = EmailMessage()
+    message["From"] = "app@b.test"
+    message["To"] = "user@b.test"
+    message["Subject"] = f"normal {number}"
+    message.set_content("Nothing wrong with this one.")
+    return message.as_bytes()
+
+
+def session(port, context, creds, ehlo, mail_from, rcpt_to, data, start, replies, kind):
+    """One SMTP session over verified STARTTLS; records the DATA reply code (or the refusal)."""
+    try:
+        with smtplib.SMTP("localhost", port, timeout=60) as client:
+            client.starttls(context=context)
+            client.send(b"EHLO " + ehlo + b"\r\n")
+            client.getreply()
+            client.ehlo_resp, client.does_esmtp, client.esmtp_features = b"", True, {"auth": "PLAIN"}
+            client.login(*creds)
+            for line in (mail_from, rcpt_to):
+                client.send(line + b"\r\n")
+                code, _ = client.getreply()
+                if code >= 400:
+                    replies.append((kind, code))
+                    start.wait(60)
+                    return
+            start.wait(60)
+            code, _ = client.data(data)
+            replies.append((kind, code))
+    except (smtplib.SMTPException, OSError) as error:
+        replies.append((kind, type(error).__name__))
+
+
+def run_round(port, context, creds_a, creds_b, round_no):
+    start = threading.Barrier(2 * SESSIONS)
+    replies: list = []
+    threads = []
+    for n in range(SESSIONS):
+        ehlo, mail_from, rcpt_to, data = POISONS[n % len(POISONS)]
+        threads.append(threading.Thread(
+            target=session, args=(port, context, creds_a, ehlo, mail_from, rcpt_to, data, start, replies, "poisoned")))
+        threads.append(threading.Thread(
+            target=session, args=(port, context, creds_b, b"app.b.test", b"MAIL FROM:<app@b.test>",
+                                  b"RCPT TO:<user@b.test>", normal_message(round_no * SESSIONS + n), start,
+                                  replies, "normal")))
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    return replies, time.perf_counter() - started
+
+
+def wait_for_port(port, process, timeout=30):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            sys.exit(f"runsmtp exited with {process.returncode}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    sys.exit("runsmtp did not start listening")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=10, help="rounds of 10 poisoned + 10 normal sessions")
+    args = parser.parse_args()
+
+    data_dir = tempfile.mkdtemp(prefix="maildog-bench-")
+    port = free_port()
+    env = dict(
+        os.environ,
+        SECRET_KEY="benchmark",
+        MAILDOG_DATA_DIR=data_dir,
+        MAILDOG_SMTP_PORTS=f"{port}:starttls",
+        MAILDOG_SMTP_BIND="127.0.0.1",
+        MAILDOG_AUTH_CHECKS="0",
+        LOG_LEVEL="ERROR",
+    )
+    manage = [sys.executable, str(ROOT / "manage.py")]
+    subprocess.run([*manage, "migrate", "-v", "0"], env=env, check=True)
+    creds = {}
+    for team in ("A", "B"):
+        created = subprocess.run(
+            [*manage, "createinbox", "--team", f"Team {team}", "--name", team, "--json"],
+            env=env, check=True, capture_output=True, text=True,
+        )
+        inbox = json.loads(created.stdout)
+        creds[team] = (inbox["username"], inbox["password"])
+    server = subprocess.Popen([*manage, "runsmtp"], env=env, stdout=subprocess.DEVNULL)
+    try:
+        wait_for_port(port, server)
+        context = ssl.create_default_context(cafile=str(Path(data_dir) / "tls" / "maildog-ca.pem"))
+        print(f"# {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
+              f"database {os.environ.get('DATABASE_URL', 'SQLite (embedded default)').split('@')[-1]}")
+        print(f"# {args.rounds} rounds of {SESSIONS} poisoned + {SESSIONS} normal concurrent sessions")
+        normal, poisoned, durations = Counter(), Counter(), []
+        for round_no in range(args.rounds):
+            replies, seconds = run_round(port, context, creds["A"], creds["B"], round_no)
+            durations.append(seconds)
+            for kind, code in replies:
+                (normal if kind == "normal" else poisoned)[code] += 1
+        total = args.rounds * SESSIONS
+        print(json.dumps({
+            "normal_250": normal[250], "normal_sent": total, "normal_replies": dict(normal),
+            "poisoned_replies": {str(code): count for code, count in poisoned.items()},
+            "round_seconds_median": round(sorted(durations)[len(durations) // 2], 3),
+        }))
+        print(f"normal messages answered 250: {normal[250]} of {total} ({normal[250] / total:.0%})")
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(60)
+
+
+if __name__ == "__main__":
+    main()

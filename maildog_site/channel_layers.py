@@ -1,0 +1,25 @@
+"""The Redis channel layer's configuration (used by settings when REDIS_URL is set).
+
+A pooled Redis connection outlives a Redis restart on the client side: the
+next command sent on it fails ("Connection closed by server"), which made the
+first websocket handshake after an outage fail. Each command is therefore
+retried once, on a fresh connection, after a connection error; while Redis is
+really down the retry fails too and the caller handles the outage.
+"""
+
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+
+
+def redis_channel_layer(url: str, prefix: str) -> dict:
+    """A CHANNEL_LAYERS entry for channels_redis at `url`, group names under `prefix`."""
+    return {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {
+            # No socket read timeout: the layer blocks in BZPOPMIN between
+            # messages, and redis-py 8's default timeout would break every
+            # idle websocket after a few seconds.
+            "hosts": [{"address": url, "socket_timeout": None, "retry": Retry(NoBackoff(), 1)}],
+            "prefix": prefix,
+        },
+    }
