@@ -7,8 +7,9 @@ checks' verdicts) to an open message list. A client that reconnects sends
 `UnreadConsumer` (/ws/unread/) keeps the sidebar's unread counts current for
 every inbox of the user's teams.
 
-Only members of an inbox's team can join its group; the membership check runs
-in `connect()` and nobody else is accepted.
+Who may join is the access policy's (`inboxes.access`): it is asked in
+`connect()`, and again (at most every MEMBERSHIP_RECHECK seconds) before each
+event is passed on, so someone removed from a team stops receiving its mail.
 
 While the channel layer (Redis) is unreachable, a websocket is closed with
 1013 (try again later) instead of failing with an error; the page's script
@@ -21,8 +22,9 @@ import time
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
+from . import access
 from .events import LAYER_ERRORS, inbox_group, layer_health, message_summary
-from .models import Inbox, Message
+from .models import Message
 from .unread import UNREAD_WINDOW, unread_counts_for_ids
 
 CATCH_UP_LIMIT = 200
@@ -34,8 +36,8 @@ log = logging.getLogger("maildog.live")
 
 
 @database_sync_to_async
-def _is_member(user, inbox_id) -> bool:
-    return Inbox.objects.filter(pk=inbox_id, team__members=user).exists()
+def _can_see_inbox(user, inbox_id) -> bool:
+    return access.can_see_inbox(user, inbox_id)
 
 
 @database_sync_to_async
@@ -45,8 +47,8 @@ def _messages_after(inbox_id, after_seq) -> tuple[list[dict], bool]:
 
 
 @database_sync_to_async
-def _user_inbox_ids(user) -> list[int]:
-    return list(Inbox.objects.filter(team__members=user).values_list("pk", flat=True))
+def _visible_inbox_ids(user) -> list[int]:
+    return list(access.visible_inboxes(user).values_list("pk", flat=True))
 
 
 @database_sync_to_async
@@ -88,15 +90,30 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         self.websocket_state = "gone"
         await super().websocket_disconnect(message)
 
+    async def still_allowed(self, inbox_id: int) -> bool:
+        """Whether the user may still see `inbox_id`; closes the socket (4403) when not.
+
+        Asked again at most every MEMBERSHIP_RECHECK seconds per inbox, so a
+        burst of mail costs no query per event.
+        """
+        checked = self.__dict__.setdefault("allowed_checked_at", {})
+        now = time.monotonic()
+        if now - checked.get(inbox_id, float("-inf")) < MEMBERSHIP_RECHECK:
+            return True
+        if await _can_see_inbox(self.scope["user"], inbox_id):
+            checked[inbox_id] = now
+            return True
+        await self.close(code=4403)
+        return False
+
 
 class InboxConsumer(LiveConsumer):
     async def connect(self):
         self.inbox_id = int(self.scope["url_route"]["kwargs"]["inbox_id"])
         user = self.scope.get("user")
-        if user is None or not user.is_authenticated or not await _is_member(user, self.inbox_id):
+        if user is None or not user.is_authenticated or not await self.still_allowed(self.inbox_id):
             await self.close(code=4403)
             return
-        self.membership_checked_at = time.monotonic()
         self.group = inbox_group(self.inbox_id)
         await self.channel_layer.group_add(self.group, self.channel_name)
         layer_health.answered()
@@ -115,27 +132,13 @@ class InboxConsumer(LiveConsumer):
             messages, truncated = await _messages_after(self.inbox_id, after)
             await self.send_json({"type": "caught_up", "messages": messages, "truncated": truncated})
 
-    async def _still_member(self) -> bool:
-        """Someone removed from the team while connected stops receiving within MEMBERSHIP_RECHECK seconds.
-
-        Checked again at most that often, so a burst of mail costs no query per event.
-        """
-        now = time.monotonic()
-        if now - self.membership_checked_at < MEMBERSHIP_RECHECK:
-            return True
-        if await _is_member(self.scope["user"], self.inbox_id):
-            self.membership_checked_at = now
-            return True
-        await self.close(code=4403)
-        return False
-
     async def message_new(self, event):
-        if await self._still_member():
+        if await self.still_allowed(self.inbox_id):
             await self.send_json({"type": "message.new", "message": event["message"]})
 
     async def message_checked(self, event):
         """Sent by the SPF/DKIM/DMARC checks once a message's verdict is stored."""
-        if await self._still_member():
+        if await self.still_allowed(self.inbox_id):
             payload = {key: value for key, value in event.items() if key != "type"}
             await self.send_json({"type": "message.checked", **payload})
 
@@ -147,7 +150,7 @@ class UnreadConsumer(LiveConsumer):
             await self.close(code=4401)
             return
         # Joined at connect time: a page opened before a new inbox exists picks it up on reload.
-        self.inbox_ids = await _user_inbox_ids(user)
+        self.inbox_ids = await _visible_inbox_ids(user)
         for inbox_id in self.inbox_ids:
             await self.channel_layer.group_add(inbox_group(inbox_id), self.channel_name)
         await self.accept()
@@ -160,6 +163,8 @@ class UnreadConsumer(LiveConsumer):
 
     async def message_new(self, event):
         inbox_id = event["message"]["inbox_id"]
+        if not await self.still_allowed(inbox_id):
+            return
         counts = await _unread_counts([inbox_id])
         await self.send_json({"type": "unread", "counts": counts, "window": UNREAD_WINDOW})
 

@@ -144,3 +144,17 @@ async def test_removed_member_stops_receiving(inbox, member, monkeypatch):
     await get_channel_layer().group_send(f"inbox-{inbox.pk}", {"type": "message.checked", "message_id": 1})
     output = await comm.receive_output(timeout=5)
     assert output == {"type": "websocket.close", "code": 4403}
+
+
+async def test_removed_member_stops_receiving_unread_counts(smtp_server, inbox, member, monkeypatch):
+    from accounts.models import Membership
+    from inboxes import consumers
+
+    monkeypatch.setattr(consumers, "MEMBERSHIP_RECHECK", 0)
+    comm, connected, _ = await connect_as("/ws/unread/", member)
+    assert connected
+    assert (await receive(comm))["counts"] == {str(inbox.pk): 0}
+    await Membership.objects.filter(user=member).adelete()
+    await asyncio.to_thread(deliver, smtp_server, inbox, "Not for a former member")
+    output = await comm.receive_output(timeout=10)
+    assert output == {"type": "websocket.close", "code": 4403}
