@@ -98,6 +98,7 @@ INSTALLED_APPS = [
     "accounts",
     "inboxes",
     "api",
+    "deliverability",
     "smtpd",
 ]
 

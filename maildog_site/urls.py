@@ -11,5 +11,5 @@ urlpatterns = [
     path("api/v1/", include("inboxes.api.urls")),
     path("", include("accounts.urls")),
     path("", include("inboxes.urls")),
-    path("", include("inboxes.authchecks.urls")),
+    path("", include("deliverability.urls")),
 ]

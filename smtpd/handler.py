@@ -14,9 +14,10 @@ from django.conf import settings
 from django.db import DatabaseError
 
 from inboxes import events
-from inboxes.authchecks.service import schedule_check
 from inboxes.credentials import find_inbox_id
 from inboxes.ingest import Incoming, SessionFacts
+from inboxes.models import Message
+from inboxes.signals import message_stored
 from maildog_site.logs import log_event
 
 from .batching import BatchWriter, close_stale_connection
@@ -230,8 +231,8 @@ class MaildogHandler:
             return "451 4.3.0 Message not stored, please try again later"
         server.stored.append(message.pk)
         self._announce(message)
-        # SPF/DKIM/DMARC need DNS: in the background, never in front of the 250.
-        schedule_check(message.pk)
+        # Whoever reacts to stored mail (the deliverability checks) queues its work and returns.
+        await message_stored.asend(sender=Message, message=message)
         return f"250 2.0.0 OK id={message.pk}"
 
     def _announce(self, message) -> None:

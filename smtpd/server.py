@@ -8,7 +8,7 @@ from functools import partial
 
 from django.conf import settings
 
-from inboxes.authchecks.service import check_queue, close_check_queue, resume_checks
+from inboxes.signals import ingest_started, ingest_stopping
 
 from .config import IMPLICIT_TLS, STARTTLS, Listener, configured_listeners, parse_ports
 from .handler import MaildogHandler, MaildogSMTP
@@ -60,10 +60,7 @@ class SMTPService:
             port = server.sockets[0].getsockname()[1]
             self.bound.append((listener, port))
             log.info("smtp listening on %s:%s (%s)", self.bind, port, listener.mode)
-        check_queue().yield_to(lambda: self.handler.writer.busy)
-        resumed = await resume_checks()
-        if resumed:
-            log.info("auth checks resumed for %d messages", resumed)
+        await ingest_started.asend(sender=SMTPService, busy=lambda: self.handler.writer.busy)
 
     def port_for(self, mode: str) -> int:
         """The first bound port of a mode (port 0 in the settings picks a free one)."""
@@ -94,8 +91,8 @@ class SMTPService:
         # Live events of messages already answered with 250 still go out before the loop ends.
         if self.handler.background:
             await asyncio.wait(set(self.handler.background), timeout=5)
-        # The checks get what is left of the grace: the whole stop fits in it.
-        await close_check_queue(timeout=max(0.0, deadline - loop.time()))
+        # Background work (the checks) gets what is left of the grace: the whole stop fits in it.
+        await ingest_stopping.asend(sender=SMTPService, grace=max(0.0, deadline - loop.time()))
 
 
 def build_service(bind: str | None = None, ports: str | None = None) -> SMTPService:

@@ -224,7 +224,7 @@ def loopback_dns_server():
 @pytest.fixture(autouse=True)
 def loopback_dns(loopback_dns_server, settings):
     """Every test resolves through the loopback DNS server (empty zones to start with), never public DNS."""
-    from inboxes.authchecks.dns import flush_cache
+    from deliverability.dns import flush_cache
 
     loopback_dns_server.zone.clear()
     flush_cache()

@@ -2,7 +2,7 @@
 
 import pytest
 
-from inboxes.authchecks.dkim import check_dkim
+from deliverability.dkim import check_dkim
 from tests.authzones import message_bytes, sign
 
 

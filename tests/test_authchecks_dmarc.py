@@ -2,9 +2,9 @@
 
 import pytest
 
-from inboxes.authchecks.dkim import check_dkim
-from inboxes.authchecks.dmarc import check_dmarc, organizational_domain
-from inboxes.authchecks.spf import check_spf
+from deliverability.dkim import check_dkim
+from deliverability.dmarc import check_dmarc, organizational_domain
+from deliverability.spf import check_spf
 from tests.authzones import GOOD_IP, OTHER_IP, message_bytes, sign
 
 

@@ -5,7 +5,7 @@ import socket
 import dns.nameserver
 import pytest
 
-from inboxes.authchecks.dns import DNSTemporaryError, flush_cache, get_resolver, parse_nameserver, txt_records
+from deliverability.dns import DNSTemporaryError, flush_cache, get_resolver, parse_nameserver, txt_records
 
 
 @pytest.mark.parametrize(

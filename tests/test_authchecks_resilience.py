@@ -11,7 +11,7 @@ import time
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from inboxes.authchecks.service import check_messages
+from deliverability.service import check_messages
 from inboxes.models import Message
 
 from .conftest import store_message

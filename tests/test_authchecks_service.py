@@ -6,7 +6,7 @@ import pytest
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
-from inboxes.authchecks.service import check_message, close_check_queue, schedule_check
+from deliverability.service import check_message, close_check_queue, schedule_check
 from inboxes.events import inbox_group
 from inboxes.ingest import SessionFacts, ingest
 from inboxes.models import Message
@@ -152,7 +152,7 @@ async def test_checks_left_unfinished_are_resumed_at_the_next_start(transactiona
     """A process stopped with checks queued: the next smtp start checks those messages."""
     from asgiref.sync import sync_to_async
 
-    from inboxes.authchecks.service import resume_checks
+    from deliverability.service import resume_checks
     from inboxes.ingest import SessionFacts, ingest
 
     raw = b"From: app@example.com\r\nSubject: never checked\r\n\r\nhi\r\n"

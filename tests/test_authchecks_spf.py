@@ -2,7 +2,7 @@
 
 import pytest
 
-from inboxes.authchecks.spf import check_spf
+from deliverability.spf import check_spf
 from tests.authzones import GOOD_IP, OTHER_IP
 
 

@@ -15,11 +15,11 @@ def message(inbox, auth_zones):
 
 
 def rerun_url(message):
-    return reverse("authchecks:rerun", args=[message.inbox_id, message.pk])
+    return reverse("deliverability:rerun", args=[message.inbox_id, message.pk])
 
 
 def panel_url(message):
-    return reverse("authchecks:panel", args=[message.inbox_id, message.pk])
+    return reverse("deliverability:panel", args=[message.inbox_id, message.pk])
 
 
 def test_member_reruns_the_checks(client, member, message):
@@ -58,7 +58,7 @@ def test_message_of_another_inbox_id_is_404(client, member, message, team):
     other_inbox = team.inboxes.create(name="Other")
     client.force_login(member)
 
-    url = reverse("authchecks:rerun", args=[other_inbox.pk, message.pk])
+    url = reverse("deliverability:rerun", args=[other_inbox.pk, message.pk])
     assert client.post(url).status_code == 404
 
 
@@ -98,7 +98,7 @@ def test_panel_shows_headline_details_header_and_fixes(client, member, message):
     assert "from, to, subject, date, message-id" in html
     assert "Authentication-Results: localhost;" in html
     assert "v=DMARC1; p=reject; sp=quarantine" in html
-    assert "inboxes/authchecks.css" in html
+    assert "deliverability/checks.css" in html
     assert f'action="{rerun_url(message)}"' in html
 
 
@@ -120,10 +120,10 @@ def test_panel_escapes_what_the_message_controls(client, member, inbox, auth_zon
 def test_marker_template_shows_the_verdict(message):
     from django.template.loader import render_to_string
 
-    from inboxes.authchecks.service import check_message
+    from deliverability.service import check_message
 
-    pending = render_to_string("inboxes/_auth_marker.html", {"message": message})
-    checked = render_to_string("inboxes/_auth_marker.html", {"message": check_message(message.pk)})
+    pending = render_to_string("deliverability/_marker.html", {"message": message})
+    checked = render_to_string("deliverability/_marker.html", {"message": check_message(message.pk)})
 
     assert 'class="auth-marker auth-marker--pending"' in pending and "Not checked yet" in pending
     assert 'class="auth-marker auth-marker--pass"' in checked and "Would pass" in checked

@@ -35,7 +35,7 @@
     return d.toLocaleString(undefined, { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false });
   }
 
-  // SPF/DKIM/DMARC results: inboxes/static/inboxes/authchecks.js listens for this.
+  // SPF/DKIM/DMARC results: deliverability/static/deliverability/checks.js listens for this.
   function announceChecked(data) {
     document.dispatchEvent(new CustomEvent("maildog:message.checked", { detail: data }));
   }

@@ -35,7 +35,7 @@ from inboxes.models import Message
 from . import dkim, dmarc, results, spf
 from .dns import flush_cache, get_resolver, interrupt_lookups_on
 
-log = logging.getLogger("maildog.authchecks")
+log = logging.getLogger("maildog.deliverability")
 
 # Worker threads per event loop: a slow DNS answer holds up one of them, not
 # the thread that stores mail. Each takes up to BATCH_SIZE queued messages;

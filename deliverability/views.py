@@ -23,4 +23,4 @@ def rerun(request, inbox_id, message_id):
 def panel(request, inbox_id, message_id):
     """The panel alone (HTML fragment), fetched by the page when `message.checked` arrives."""
     message = get_message(request.user, inbox_id, message_id)
-    return render(request, "inboxes/_auth_panel.html", {"message": message})
+    return render(request, "deliverability/_panel.html", {"message": message})

@@ -2,7 +2,7 @@ from django.urls import path
 
 from . import views
 
-app_name = "authchecks"
+app_name = "deliverability"
 
 urlpatterns = [
     path("inboxes/<int:inbox_id>/messages/<int:message_id>/checks/", views.panel, name="panel"),

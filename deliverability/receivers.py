@@ -1,0 +1,36 @@
+"""The checks follow the SMTP process's life through `inboxes.signals`; the SMTP side never calls them.
+
+Each receiver runs on the SMTP process's event loop (the signals are sent with
+`asend`) and returns at once: the checks themselves run on worker threads.
+"""
+
+import logging
+
+from django.dispatch import receiver
+
+from inboxes.signals import ingest_started, ingest_stopping, message_stored
+
+from .service import check_queue, close_check_queue, resume_checks, schedule_check
+
+log = logging.getLogger("maildog.deliverability")
+
+
+@receiver(ingest_started)
+async def resume_unfinished_checks(sender, busy, **kwargs):
+    """Let storing mail go first, and queue what the previous process left unchecked."""
+    check_queue().yield_to(busy)
+    resumed = await resume_checks()
+    if resumed:
+        log.info("auth checks resumed for %d messages", resumed)
+
+
+@receiver(message_stored)
+async def check_stored_message(sender, message, **kwargs):
+    """SPF/DKIM/DMARC need DNS: queued after the 250, never in front of it."""
+    schedule_check(message.pk)
+
+
+@receiver(ingest_stopping)
+async def finish_or_hand_back_checks(sender, grace, **kwargs):
+    """Finish queued checks within `grace` seconds; the rest are resumed at the next start."""
+    await close_check_queue(timeout=grace)
