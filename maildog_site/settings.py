@@ -321,14 +321,14 @@ STATICFILES_FINDERS = [
 
 # --- API (/api/v1/) ----------------------------------------------------------
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["inboxes.api.authentication.ApiTokenAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["api.authentication.ApiTokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": [
         "rest_framework.permissions.IsAuthenticated",
-        "inboxes.api.permissions.ScopedTokenReadOnly",
+        "api.permissions.ScopedTokenReadOnly",
     ],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
-    "DEFAULT_THROTTLE_CLASSES": ["inboxes.api.throttling.ApiRateThrottle"],
+    "DEFAULT_THROTTLE_CLASSES": ["api.throttling.ApiRateThrottle"],
     # Requests per token user (per address for anonymous requests), counted in
     # Django's cache: per process with the default local-memory cache.
     "DEFAULT_THROTTLE_RATES": {"api": os.environ.get("MAILDOG_API_RATE", "600/minute")},
@@ -344,7 +344,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "inboxes.api.schema.add_wait_endpoint",
+        "api.schema.add_wait_endpoint",
     ],
 }
 

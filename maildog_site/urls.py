@@ -8,7 +8,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/v1/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
-    path("api/v1/", include("inboxes.api.urls")),
+    path("api/v1/", include("api.urls")),
     path("", include("accounts.urls")),
     path("", include("inboxes.urls")),
     path("", include("deliverability.urls")),

@@ -149,7 +149,7 @@ def test_full_message_sent_through_django(api, smtp_server, inbox, wire_recorder
     assert download.content == b"%PDF-1.4 terms"
     assert download["Content-Type"] == "application/pdf"
     assert download["Content-Disposition"] == 'attachment; filename="terms.pdf"'
-    assert download["Content-Security-Policy"] == "sandbox"
+    assert download["Content-Security-Policy"] == "sandbox; default-src 'none'"
     assert download["X-Content-Type-Options"] == "nosniff"
     assert api.get(reverse("api:message-attachment", args=[inbox.pk, message.pk, 1])).status_code == 404
 

@@ -12,7 +12,7 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from rest_framework.exceptions import AuthenticationFailed
 
-from inboxes.api.authentication import authenticate_key
+from api.authentication import authenticate_key
 
 # The last state in which ApiToken lived in accounts (its table accounts_apitoken).
 BEFORE_MOVE = [("accounts", "0003_invitation_expiry_and_decline")]

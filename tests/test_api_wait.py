@@ -206,7 +206,7 @@ def test_malformed_parameters_answer_400(db, inbox, member, api_key, params, fie
 
 
 def test_timeout_is_capped(db, inbox, member, api_key):
-    from inboxes.api.wait import MAX_TIMEOUT, _timeout
+    from api.wait import MAX_TIMEOUT, _timeout
 
     assert _timeout("100000") == MAX_TIMEOUT
     assert _timeout(None) == 30.0

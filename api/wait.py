@@ -23,12 +23,12 @@ from django.http import Http404, JsonResponse
 from rest_framework import exceptions
 from rest_framework.authentication import get_authorization_header
 
+from inboxes.access import get_inbox
 from inboxes.events import inbox_group
 from inboxes.models import Message
 
 from .authentication import ApiTokenAuthentication, authenticate_key
 from .filters import MessageFilters
-from .permissions import get_inbox_for_token
 from .serializers import MessageDetailSerializer
 from .throttling import ApiRateThrottle
 
@@ -47,7 +47,7 @@ class WaitRequest:
         throttle = ApiRateThrottle()
         if not throttle.allow_request(request, None):
             raise exceptions.Throttled(throttle.wait())
-        self.inbox = get_inbox_for_token(request.user, self.token, inbox_id)
+        self.inbox = get_inbox(request.user, inbox_id, self.token)
         self.filters = MessageFilters.from_query(request.GET)
         self.timeout = _timeout(request.GET.get("timeout"))
         self.request = request

@@ -1,25 +1,24 @@
 """API views: one per resource and action. The waiting endpoint lives in `wait.py`.
 
-Every view reaches inboxes through `_get_inbox_for_user`, which applies the
-token's reach (its user's teams, or its one inbox) and answers 404 outside it.
+Every view reaches inboxes and messages through the access policy
+(`inboxes.access`), which applies the token's reach (its user's teams, or its
+one inbox) and answers 404 outside it; downloads go through `inboxes.downloads`.
 """
 
 from django.db.models import Count
-from django.http import HttpResponse
-from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
-from rest_framework.exceptions import PermissionDenied
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from inboxes import message_parts
+from inboxes.access import get_inbox, get_managed_inbox, get_message, visible_inboxes
+from inboxes.downloads import download, eml_download
 from inboxes.models import Message
 
 from .filters import MessageFilters
-from .permissions import _get_inbox_for_user, can_manage, inboxes_for
 from .serializers import CredentialsSerializer, InboxSerializer, MessageDetailSerializer, MessageSummarySerializer
 
 FILTER_PARAMETERS = [
@@ -33,20 +32,6 @@ FILTER_PARAMETERS = [
 ]
 
 
-def _download(content: bytes, content_type: str, filename: str) -> HttpResponse:
-    """A download that a browser never renders in Maildog's origin."""
-    response = HttpResponse(content, content_type=content_type)
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "sandbox"
-    return response
-
-
-def _safe_filename(name: str, fallback: str) -> str:
-    cleaned = "".join(c for c in name if c.isprintable() and c not in '"\\/').strip()
-    return cleaned or fallback
-
-
 class MessagePagination(LimitOffsetPagination):
     default_limit = 50
     max_limit = 500
@@ -58,7 +43,7 @@ class InboxList(generics.ListAPIView):
     serializer_class = InboxSerializer
 
     def get_queryset(self):
-        inboxes = inboxes_for(self.request.user, self.request.auth)
+        inboxes = visible_inboxes(self.request.user, self.request.auth)
         return inboxes.annotate(counted_messages=Count("messages")).order_by("team__name", "name", "pk")
 
     def get_serializer_context(self):
@@ -69,7 +54,7 @@ class InboxDetail(APIView):
     @extend_schema(responses=InboxSerializer)
     def get(self, request, inbox_id):
         """One inbox, with its SMTP settings (not for inbox-scoped tokens) and `last_seq`."""
-        inbox = _get_inbox_for_user(request, inbox_id)
+        inbox = get_inbox(request.user, inbox_id, request.auth)
         return Response(InboxSerializer(inbox, context={"request": request, "token": request.auth}).data)
 
 
@@ -80,9 +65,7 @@ class InboxResetCredentials(APIView):
 
         Team owners and admins only.
         """
-        inbox = _get_inbox_for_user(request, inbox_id)
-        if not can_manage(request.user, inbox):
-            raise PermissionDenied("Only the team's owners and admins can reset credentials.")
+        inbox = get_managed_inbox(request.user, inbox_id, request.auth)
         inbox.reset_credentials()
         return Response({"username": inbox.smtp_username, "password": inbox.smtp_password})
 
@@ -94,7 +77,7 @@ class MessageList(generics.ListAPIView):
     pagination_class = MessagePagination
 
     def get_queryset(self):
-        inbox = _get_inbox_for_user(self.request, self.kwargs["inbox_id"])
+        inbox = get_inbox(self.request.user, self.kwargs["inbox_id"], self.request.auth)
         filters = MessageFilters.from_query(self.request.query_params)
         return filters.apply(Message.objects.filter(inbox=inbox)).newest_first()
 
@@ -105,27 +88,22 @@ class MessageList(generics.ListAPIView):
     @extend_schema(operation_id="inboxes_messages_clear", request=None, responses={200: OpenApiTypes.OBJECT})
     def delete(self, request, inbox_id):
         """Delete every message of the inbox (clear it). Answers with the number deleted."""
-        inbox = _get_inbox_for_user(request, inbox_id)
+        inbox = get_inbox(request.user, inbox_id, request.auth)
         _, per_model = Message.objects.filter(inbox=inbox).delete()
         return Response({"deleted": per_model.get(Message._meta.label, 0)})
 
 
 class MessageDetail(APIView):
-    def _get_message(self, request, inbox_id, message_id, *, with_raw=True):
-        inbox = _get_inbox_for_user(request, inbox_id)
-        messages = Message.objects.defer(None) if with_raw else Message.objects.all()
-        return get_object_or_404(messages, inbox=inbox, pk=message_id)
-
     @extend_schema(responses=MessageDetailSerializer)
     def get(self, request, inbox_id, message_id):
         """The whole message: headers, text, HTML, MIME parts, attachments, links, authentication results."""
-        message = self._get_message(request, inbox_id, message_id)
+        message = get_message(request.user, inbox_id, message_id, request.auth, with_raw=True)
         return Response(MessageDetailSerializer(message, context={"request": request}).data)
 
     @extend_schema(responses={204: None})
     def delete(self, request, inbox_id, message_id):
         """Delete the message."""
-        self._get_message(request, inbox_id, message_id, with_raw=False).delete()
+        get_message(request.user, inbox_id, message_id, request.auth).delete()
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -133,20 +111,16 @@ class MessageRaw(APIView):
     @extend_schema(responses={(200, "message/rfc822"): OpenApiTypes.BINARY})
     def get(self, request, inbox_id, message_id):
         """The raw source, byte for byte as received (an .eml file)."""
-        inbox = _get_inbox_for_user(request, inbox_id)
-        message = get_object_or_404(Message.objects.defer(None), inbox=inbox, pk=message_id)
-        return _download(bytes(message.raw), "message/rfc822", f"message-{message.pk}.eml")
+        return eml_download(get_message(request.user, inbox_id, message_id, request.auth, with_raw=True))
 
 
 class MessageAttachment(APIView):
     @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
     def get(self, request, inbox_id, message_id, index):
         """One attachment's decoded content; `index` as listed in the message's `attachments`."""
-        inbox = _get_inbox_for_user(request, inbox_id)
-        message = get_object_or_404(Message.objects.defer(None), inbox=inbox, pk=message_id)
+        message = get_message(request.user, inbox_id, message_id, request.auth, with_raw=True)
         found = message_parts.attachment(bytes(message.raw), index)
         if found is None:
             return Response({"detail": "No such attachment."}, status=status.HTTP_404_NOT_FOUND)
         attachment, content = found
-        filename = _safe_filename(attachment.filename, f"attachment-{index}")
-        return _download(content, attachment.content_type, filename)
+        return download(content, attachment.filename or f"attachment-{index}", attachment.content_type)
