@@ -117,9 +117,9 @@ def test_html_frame_allows_remote_images_only_on_request(owner_client, rich):
 
 
 def test_attachment_downloads_as_attachment_never_inline(owner_client, rich):
-    from inboxes.message_view import MessageView
+    from inboxes.mime import read
 
-    view = MessageView(bytes(Message.objects.defer(None).get(pk=rich.pk).raw))
+    view = read(Message.objects.defer(None).get(pk=rich.pk).raw)
     [attachment] = view.files
     response = owner_client.get(url("message_attachment", rich, attachment.index))
     assert response.status_code == 200

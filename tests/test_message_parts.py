@@ -2,7 +2,17 @@
 
 import pytest
 
-from inboxes.message_parts import attachment, flatten, html_links, parse, text_links
+from inboxes.mime import ParsedMessage
+from inboxes.mime import read as parse
+from inboxes.mime.links import html_links, text_links
+
+
+def attachment(raw, index):
+    return ParsedMessage(raw).attachment(index)
+
+
+def flatten(parts):
+    return parts.tree
 
 MULTIPART = (
     b"From: App <app@example.com>\r\nTo: ann@example.com\r\nSubject: =?utf-8?q?Caf=C3=A9?=\r\n"
@@ -38,7 +48,7 @@ def test_bodies_are_decoded_with_their_charsets():
 
 def test_tree_and_attachments():
     parts = parse(MULTIPART)
-    tree = [(depth, part.path, part.content_type) for depth, part in flatten(parts.root)]
+    tree = [(depth, part.path, part.content_type) for depth, part in flatten(parts)]
     assert tree == [
         (0, "", "multipart/mixed"),
         (1, "1", "multipart/related"),
@@ -49,11 +59,11 @@ def test_tree_and_attachments():
         (1, "2", "message/rfc822"),
         (2, "2.1", "text/plain"),
     ]
-    text_part = next(part for _, part in flatten(parts.root) if part.path == "1.1.1")
+    text_part = next(part for _, part in flatten(parts) if part.path == "1.1.1")
     assert (text_part.charset, text_part.encoding) == ("iso-8859-1", "quoted-printable")
     assert [(a.index, a.path, a.content_type, a.content_id, a.size) for a in parts.attachments] == [
         (0, "1.2", "image/png", "<logo@x>", 8),
-        (1, "2", "message/rfc822", "", len(b"Subject: forwarded\n\ninner body")),
+        (1, "2", "message/rfc822", "", len(b"Subject: forwarded\r\n\r\ninner body")),  # as sent
     ]
     found, content = attachment(MULTIPART, 0)
     assert content == b"\x89PNG\r\n\x1a\n"
@@ -134,7 +144,7 @@ def test_single_part_message_is_its_own_content():
     parts = parse(raw)
     assert [(a.index, a.path, a.inline) for a in parts.attachments] == [(0, "", False)]
     assert parts.content("") == b"%PDF-" == parts.attachment(0)[1]
-    assert (parts.has_text, parts.has_html, parts.text) == (False, False, "")
+    assert (parts.text, parts.html) == (None, None)
 
 
 def test_inline_images_are_attachments_marked_inline():

@@ -7,6 +7,7 @@ token's reach (its user's teams, or its one inbox) and answers 404 outside it.
 from django.db.models import Count
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
+from django.utils.http import content_disposition_header
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
@@ -15,7 +16,7 @@ from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from inboxes import message_parts
+from inboxes import mime
 from inboxes.models import Message
 
 from .filters import MessageFilters
@@ -36,7 +37,7 @@ FILTER_PARAMETERS = [
 def _download(content: bytes, content_type: str, filename: str) -> HttpResponse:
     """A download that a browser never renders in Maildog's origin."""
     response = HttpResponse(content, content_type=content_type)
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Content-Disposition"] = content_disposition_header(True, filename)
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "sandbox"
     return response
@@ -144,7 +145,7 @@ class MessageAttachment(APIView):
         """One attachment's decoded content; `index` as listed in the message's `attachments`."""
         inbox = _get_inbox_for_user(request, inbox_id)
         message = get_object_or_404(Message.objects.defer(None), inbox=inbox, pk=message_id)
-        found = message_parts.attachment(bytes(message.raw), index)
+        found = mime.ParsedMessage(message.raw).attachment(index)
         if found is None:
             return Response({"detail": "No such attachment."}, status=status.HTTP_404_NOT_FOUND)
         attachment, content = found

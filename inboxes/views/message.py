@@ -1,8 +1,12 @@
 """One message: its page (tabs), the sandboxed HTML, the raw source and its parts.
 
-Captured HTML is hostile. It is served from its own URL with a CSP sandbox (no
-script, opaque origin), framed by `<iframe sandbox>`, and never inlined into
-Maildog's pages. Downloads are always attachments with `nosniff`.
+Every message is read by the one bounded parser (`inboxes.mime`): the page
+lists what the reading budgets cut and what is wrong with the message, and the
+raw source is always shown (the Raw tab up to RAW_TAB_BYTES, the plain-text and
+.eml views whole). Captured HTML is hostile. It is served from its own URL with
+a CSP sandbox (no script, opaque origin), framed by `<iframe sandbox>`, and
+never inlined into Maildog's pages. Downloads are always attachments with
+`nosniff`; a part or attachment download decodes only that part.
 """
 
 from django.conf import settings
@@ -14,13 +18,15 @@ from django.utils.http import content_disposition_header
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET
 
-from .. import message_parts
-from ..message_view import MessageView
+from .. import mime
+from ..mime.frame import frame_document
 from ..models import Message
 from .access import _get_message, can_manage_team
 
 TABS = ["html", "text", "side", "headers", "raw", "mime", "attachments", "links", "envelope"]
 WIDTHS = {"desktop": "100%", "tablet": "768px", "phone": "375px"}
+# The Raw tab shows this much of the source inline; "View as plain text" and the .eml have all of it.
+RAW_TAB_BYTES = 1024 * 1024
 
 
 def _frame_policy(remote: bool) -> str:
@@ -55,7 +61,8 @@ def message(request, inbox_id, message_id):
     if not message.is_read:
         Message.objects.filter(pk=message.pk).update(is_read=True)
         message.is_read = True
-    view = MessageView(bytes(message.raw))
+    raw = message.raw
+    view = mime.read(raw)
     tab = request.GET.get("tab", "")
     if tab not in TABS:
         tab = "html" if view.html is not None else "text"
@@ -73,7 +80,10 @@ def message(request, inbox_id, message_id):
         "widths": WIDTHS,
         "remote": remote,
         "frame_url": frame_url,
-        "raw_text": bytes(message.raw).decode("utf-8", "replace") if tab == "raw" else "",
+        "raw_text": raw[:RAW_TAB_BYTES].decode("utf-8", "replace") if tab == "raw" else "",
+        "raw_cut": len(raw) > RAW_TAB_BYTES,
+        "raw_tab_bytes": RAW_TAB_BYTES,
+        "errors": list(dict.fromkeys(list(message.parse_errors or []) + view.errors)),
         "can_manage": can_manage_team(request.user, message.inbox.team_id),
         "auth_checks_enabled": settings.MAILDOG_AUTH_CHECKS,
     }
@@ -86,10 +96,10 @@ def message(request, inbox_id, message_id):
 def message_html(request, inbox_id, message_id):
     """The HTML part as its own document, for the sandboxed frame only."""
     message = _get_message(request, inbox_id, message_id, with_raw=True)
-    view = MessageView(bytes(message.raw))
+    view = mime.ParsedMessage(message.raw)
     if view.html is None:
         raise Http404("This message has no HTML part.")
-    response = HttpResponse(view.html_document(), content_type="text/html; charset=utf-8")
+    response = HttpResponse(frame_document(view), content_type="text/html; charset=utf-8")
     response["Content-Security-Policy"] = _frame_policy(request.GET.get("remote") == "1")
     return _hardened(response)
 
@@ -127,7 +137,7 @@ def _download(content: bytes, filename: str):
 def message_part(request, inbox_id, message_id, path):
     """One MIME part by its `path` in the tree ("1.2"; "0" is the whole message), decoded, as a download."""
     message = _get_message(request, inbox_id, message_id, with_raw=True)
-    parts = message_parts.parse(bytes(message.raw))
+    parts = mime.ParsedMessage(message.raw)
     path = "" if path == "0" else path
     part = parts.part(path)
     content = parts.content(path)
@@ -141,7 +151,7 @@ def message_part(request, inbox_id, message_id, path):
 def message_attachment(request, inbox_id, message_id, index):
     """The `index`-th attachment (the numbering of the page's Attachments tab and of the API), as a download."""
     message = _get_message(request, inbox_id, message_id, with_raw=True)
-    found = message_parts.parse(bytes(message.raw)).attachment(index)
+    found = mime.ParsedMessage(message.raw).attachment(index)
     if found is None:
         raise Http404("No such attachment.")
     attachment, content = found
