@@ -142,7 +142,7 @@ class SessionSerializer(serializers.Serializer):
 class MessageDetailSerializer(MessageSummarySerializer):
     """A whole message: the stored summary plus what parsing the raw source gives.
 
-    Needs the message with its raw source loaded (`Message.objects.defer(None)`).
+    Needs the raw source on the message (`inboxes.raw_source.load_raw`, or `Message.objects.defer(None)`).
     """
 
     headers = serializers.SerializerMethodField()

@@ -18,6 +18,7 @@ from rest_framework.views import APIView
 
 from inboxes import mime
 from inboxes.models import Message
+from inboxes.raw_source import load_raw
 
 from .filters import MessageFilters
 from .permissions import _get_inbox_for_user, can_manage, inboxes_for
@@ -114,8 +115,10 @@ class MessageList(generics.ListAPIView):
 class MessageDetail(APIView):
     def _get_message(self, request, inbox_id, message_id, *, with_raw=True):
         inbox = _get_inbox_for_user(request, inbox_id)
-        messages = Message.objects.defer(None) if with_raw else Message.objects.all()
-        return get_object_or_404(messages, inbox=inbox, pk=message_id)
+        message = get_object_or_404(Message.objects.all(), inbox=inbox, pk=message_id)
+        if with_raw:
+            message.raw = load_raw(message.pk)
+        return message
 
     @extend_schema(responses=MessageDetailSerializer)
     def get(self, request, inbox_id, message_id):
@@ -135,8 +138,8 @@ class MessageRaw(APIView):
     def get(self, request, inbox_id, message_id):
         """The raw source, byte for byte as received (an .eml file)."""
         inbox = _get_inbox_for_user(request, inbox_id)
-        message = get_object_or_404(Message.objects.defer(None), inbox=inbox, pk=message_id)
-        return _download(bytes(message.raw), "message/rfc822", f"message-{message.pk}.eml")
+        message = get_object_or_404(Message.objects.all(), inbox=inbox, pk=message_id)
+        return _download(load_raw(message.pk), "message/rfc822", f"message-{message.pk}.eml")
 
 
 class MessageAttachment(APIView):
@@ -144,8 +147,8 @@ class MessageAttachment(APIView):
     def get(self, request, inbox_id, message_id, index):
         """One attachment's decoded content; `index` as listed in the message's `attachments`."""
         inbox = _get_inbox_for_user(request, inbox_id)
-        message = get_object_or_404(Message.objects.defer(None), inbox=inbox, pk=message_id)
-        found = mime.ParsedMessage(message.raw).attachment(index)
+        message = get_object_or_404(Message.objects.all(), inbox=inbox, pk=message_id)
+        found = mime.ParsedMessage(load_raw(message.pk)).attachment(index)
         if found is None:
             return Response({"detail": "No such attachment."}, status=status.HTTP_404_NOT_FOUND)
         attachment, content = found

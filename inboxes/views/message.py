@@ -21,6 +21,7 @@ from django.views.decorators.http import require_GET
 from .. import mime
 from ..mime.frame import frame_document
 from ..models import Message
+from ..raw_source import load_raw
 from .access import _get_message, can_manage_team
 
 TABS = ["html", "text", "side", "headers", "raw", "mime", "attachments", "links", "envelope"]
@@ -57,11 +58,11 @@ def _hardened(response):
 @require_GET
 def message(request, inbox_id, message_id):
     """The message page; `?tab=` chooses the view, `?width=` the HTML preview width."""
-    message = _get_message(request, inbox_id, message_id, with_raw=True)
+    message = _get_message(request, inbox_id, message_id)
     if not message.is_read:
         Message.objects.filter(pk=message.pk).update(is_read=True)
         message.is_read = True
-    raw = message.raw
+    raw = load_raw(message.pk)
     view = mime.read(raw)
     tab = request.GET.get("tab", "")
     if tab not in TABS:
@@ -95,8 +96,8 @@ def message(request, inbox_id, message_id):
 @xframe_options_sameorigin
 def message_html(request, inbox_id, message_id):
     """The HTML part as its own document, for the sandboxed frame only."""
-    message = _get_message(request, inbox_id, message_id, with_raw=True)
-    view = mime.ParsedMessage(message.raw)
+    message = _get_message(request, inbox_id, message_id)
+    view = mime.ParsedMessage(load_raw(message.pk))
     if view.html is None:
         raise Http404("This message has no HTML part.")
     response = HttpResponse(frame_document(view), content_type="text/html; charset=utf-8")
@@ -108,8 +109,8 @@ def message_html(request, inbox_id, message_id):
 @require_GET
 def message_source(request, inbox_id, message_id):
     """The raw source as plain text, exactly the stored bytes."""
-    message = _get_message(request, inbox_id, message_id, with_raw=True)
-    response = HttpResponse(bytes(message.raw), content_type="text/plain; charset=utf-8")
+    message = _get_message(request, inbox_id, message_id)
+    response = HttpResponse(load_raw(message.pk), content_type="text/plain; charset=utf-8")
     response["Content-Security-Policy"] = "sandbox; default-src 'none'"
     return _hardened(response)
 
@@ -118,8 +119,8 @@ def message_source(request, inbox_id, message_id):
 @require_GET
 def message_eml(request, inbox_id, message_id):
     """The raw source as a `.eml` download, byte for byte as received."""
-    message = _get_message(request, inbox_id, message_id, with_raw=True)
-    response = HttpResponse(bytes(message.raw), content_type="message/rfc822")
+    message = _get_message(request, inbox_id, message_id)
+    response = HttpResponse(load_raw(message.pk), content_type="message/rfc822")
     response["Content-Disposition"] = content_disposition_header(True, f"message-{message.pk}.eml")
     return _hardened(response)
 
@@ -136,8 +137,8 @@ def _download(content: bytes, filename: str):
 @require_GET
 def message_part(request, inbox_id, message_id, path):
     """One MIME part by its `path` in the tree ("1.2"; "0" is the whole message), decoded, as a download."""
-    message = _get_message(request, inbox_id, message_id, with_raw=True)
-    parts = mime.ParsedMessage(message.raw)
+    message = _get_message(request, inbox_id, message_id)
+    parts = mime.ParsedMessage(load_raw(message.pk))
     path = "" if path == "0" else path
     part = parts.part(path)
     content = parts.content(path)
@@ -150,8 +151,8 @@ def message_part(request, inbox_id, message_id, path):
 @require_GET
 def message_attachment(request, inbox_id, message_id, index):
     """The `index`-th attachment (the numbering of the page's Attachments tab and of the API), as a download."""
-    message = _get_message(request, inbox_id, message_id, with_raw=True)
-    found = mime.ParsedMessage(message.raw).attachment(index)
+    message = _get_message(request, inbox_id, message_id)
+    found = mime.ParsedMessage(load_raw(message.pk)).attachment(index)
     if found is None:
         raise Http404("No such attachment.")
     attachment, content = found
