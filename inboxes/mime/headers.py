@@ -56,7 +56,7 @@ def fields(raw: bytes, start: int, end: int, notes: Notes, label: str) -> list[F
                 notes.cut(f"More than {SHOWN_FIELDS:,} header fields in {label}: only the first {SHOWN_FIELDS:,} are shown.")
             continue
         value_start, value_end = match.span(2)
-        length = value_end - value_start
+        length = value_end - value_start - _line_end(raw, value_end)
         if length > cap:
             notes.cut(
                 f"The {clean_text(name)} header of {label} is {length:,} bytes long: only its first {cap:,} bytes "
@@ -67,15 +67,23 @@ def fields(raw: bytes, start: int, end: int, notes: Notes, label: str) -> list[F
     return found
 
 
-def unfolded(value: bytes) -> str:
-    """A field value on one line, as sent (8-bit bytes kept as surrogates, for the email package)."""
-    text = FOLD.sub(b"", value).strip(b"\r\n").lstrip(b" \t")
-    return text.rstrip(b"\r\n \t").decode("utf-8", "surrogateescape")
+def _line_end(raw: bytes, end: int) -> int:
+    """How many bytes of line ending (CRLF or LF) end at `end`."""
+    return 2 if raw.startswith(b"\r\n", end - 2, end) else 1 if raw.startswith(b"\n", end - 1, end) else 0
+
+
+def unfolded(value: bytes, encoding: str = "utf-8") -> str:
+    """A field value on one line, as sent; bytes `encoding` cannot read are kept as surrogates."""
+    text = FOLD.sub(b"", value).lstrip(b" \t").rstrip(b"\r\n \t")
+    return text.decode(encoding, "surrogateescape")
 
 
 def structural(value: bytes) -> str:
-    """A Content-* value for the email package's parameter parser, within STRUCTURAL_BYTES."""
-    return unfolded(value[:STRUCTURAL_BYTES])
+    """A Content-* value for the email package's parameter parser, within STRUCTURAL_BYTES.
+
+    8-bit bytes become surrogates, as the email package's own parser leaves them.
+    """
+    return unfolded(value[:STRUCTURAL_BYTES], "ascii")
 
 
 def decoded(value: bytes | str, name: str, notes: Notes) -> str:
