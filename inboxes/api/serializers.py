@@ -105,7 +105,9 @@ class PartSerializer(serializers.Serializer):
     disposition = serializers.CharField()
     filename = serializers.CharField()
     content_id = serializers.CharField()
-    size = serializers.IntegerField(help_text="Decoded size in bytes (containers: sum of their parts).")
+    size = serializers.IntegerField(
+        help_text="Decoded size in bytes (containers: sum of their parts); -1 if reading stopped before measuring it."
+    )
 
 
 class AttachmentSerializer(serializers.Serializer):
