@@ -63,17 +63,17 @@ def message(request, inbox_id, message_id):
         Message.objects.filter(pk=message.pk).update(is_read=True)
         message.is_read = True
     raw = load_raw(message.pk)
-    view = mime.read(raw)
+    parsed = mime.read(raw)
     tab = request.GET.get("tab", "")
     if tab not in TABS:
-        tab = "html" if view.html is not None else "text"
+        tab = "html" if parsed.html is not None else "text"
     width = request.GET.get("width", "desktop")
     remote = request.GET.get("remote") == "1"
     frame_url = reverse("inboxes:message_html", args=[inbox_id, message_id]) + ("?remote=1" if remote else "")
     context = {
         "inbox": message.inbox,
         "message": message,
-        "view": view,
+        "parsed": parsed,
         "tab": tab,
         "tabs": TABS,
         "width": width if width in WIDTHS else "desktop",
@@ -84,7 +84,7 @@ def message(request, inbox_id, message_id):
         "raw_text": raw[:RAW_TAB_BYTES].decode("utf-8", "replace") if tab == "raw" else "",
         "raw_cut": len(raw) > RAW_TAB_BYTES,
         "raw_tab_bytes": RAW_TAB_BYTES,
-        "errors": list(dict.fromkeys(list(message.parse_errors or []) + view.errors)),
+        "errors": list(dict.fromkeys(list(message.parse_errors or []) + parsed.errors)),
         "can_manage": can_manage_team(request.user, message.inbox.team_id),
         "auth_checks_enabled": settings.MAILDOG_AUTH_CHECKS,
     }
@@ -97,10 +97,10 @@ def message(request, inbox_id, message_id):
 def message_html(request, inbox_id, message_id):
     """The HTML part as its own document, for the sandboxed frame only."""
     message = _get_message(request, inbox_id, message_id)
-    view = mime.ParsedMessage(load_raw(message.pk))
-    if view.html is None:
+    parsed = mime.ParsedMessage(load_raw(message.pk))
+    if parsed.html is None:
         raise Http404("This message has no HTML part.")
-    response = HttpResponse(frame_document(view), content_type="text/html; charset=utf-8")
+    response = HttpResponse(frame_document(parsed), content_type="text/html; charset=utf-8")
     response["Content-Security-Policy"] = _frame_policy(request.GET.get("remote") == "1")
     return _hardened(response)
 
