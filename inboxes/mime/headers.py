@@ -28,6 +28,7 @@ ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([qQbB])\?([^?\s]*)\?=")
 # Fields listed per part (Headers tab, API); Content-* fields are read wherever they are.
 SHOWN_FIELDS = 1000
 STRUCTURAL = ("content-type", "content-transfer-encoding", "content-disposition", "content-id")
+STRUCTURAL_FIELD = re.compile(rb"^content-(?:type|transfer-encoding|disposition|id):", re.IGNORECASE | re.MULTILINE)
 # Structural values go to the email package's parameter parser, which is quadratic in the number of parameters.
 STRUCTURAL_BYTES = 8 * 1024
 
@@ -48,23 +49,36 @@ def block_end(raw: bytes, start: int, limit: int) -> int:
 
 def fields(raw: bytes, start: int, end: int, notes: Notes, label: str) -> list[Field]:
     """The fields between `start` and `end`: the first SHOWN_FIELDS, then only Content-* ones."""
-    found, cap = [], notes.budgets.max_header_bytes
-    for number, match in enumerate(FIELD.finditer(raw, start, end)):
-        name = match.group(1).decode("ascii")
-        if number >= SHOWN_FIELDS and name.lower() not in STRUCTURAL:
-            if number == SHOWN_FIELDS:
-                notes.cut(f"More than {SHOWN_FIELDS:,} header fields in {label}: only the first {SHOWN_FIELDS:,} are shown.")
-            continue
-        value_start, value_end = match.span(2)
-        length = value_end - value_start - _line_end(raw, value_end)
-        if length > cap:
-            notes.cut(
-                f"The {clean_text(name)} header of {label} is {length:,} bytes long: only its first {cap:,} bytes "
-                "are read (MAILDOG_PARSE_MAX_HEADER_BYTES)."
-            )
-            value_end = value_start + cap
-        found.append(Field(name, raw[value_start:value_end], length))
+    found, matches = [], FIELD.finditer(raw, start, end)
+    for match in matches:
+        found.append(_field(raw, match, notes, label))
+        if len(found) == SHOWN_FIELDS:
+            break
+    else:
+        return found
+    # Past the fields shown, only the structural ones are looked for (by a search, not field by field).
+    position = match.end()
+    if FIELD.match(raw, position, end):
+        notes.cut(f"More than {SHOWN_FIELDS:,} header fields in {label}: only the first {SHOWN_FIELDS:,} are shown.")
+    while (structural_start := STRUCTURAL_FIELD.search(raw, position, end)) is not None:
+        match = FIELD.match(raw, structural_start.start(), end)
+        found.append(_field(raw, match, notes, label))
+        position = match.end()
     return found
+
+
+def _field(raw: bytes, match: re.Match, notes: Notes, label: str) -> Field:
+    name = match.group(1).decode("ascii")
+    value_start, value_end = match.span(2)
+    length = value_end - value_start - _line_end(raw, value_end)
+    cap = notes.budgets.max_header_bytes
+    if length > cap:
+        notes.cut(
+            f"The {name} header of {label} is {length:,} bytes long: only its first {cap:,} bytes "
+            "are read (MAILDOG_PARSE_MAX_HEADER_BYTES)."
+        )
+        value_end = value_start + cap
+    return Field(name, raw[value_start:value_end], length)
 
 
 def _line_end(raw: bytes, end: int) -> int:
