@@ -88,6 +88,22 @@ def nested(depth: int) -> Hostile:
     )
 
 
+def sibling_boundaries(depth: int = 48, siblings: int = 1000, length: int = 200) -> Hostile:
+    """Multiparts `depth` deep, then `siblings` multiparts side by side, each with its own long boundary."""
+    pad = b"b" * (length - 6)
+    chunks = [_head(b"boundaries", b'Content-Type: multipart/mixed; boundary="c00%s"\r\n' % pad), CRLF, _text_part(b"c00" + pad)]
+    for level in range(depth):
+        chunks.append(b'--c%02d%s\r\nContent-Type: multipart/mixed; boundary="c%02d%s"\r\n\r\n' % (level, pad, level + 1, pad))
+    for number in range(siblings):
+        chunks.append(
+            b'--c%02d%s\r\nContent-Type: multipart/mixed; boundary="s%05d%s"\r\n\r\n--s%05d%s\r\n\r\nx\r\n--s%05d%s--\r\n'
+            % (depth, pad, number, pad, number, pad, number, pad)
+        )
+    return Hostile(
+        "sibling_boundaries", b"".join(chunks), cuts=["More than 1,000 MIME parts"], part=("1", READABLE.encode())
+    )
+
+
 def huge_headers() -> Hostile:
     folded = CRLF.join(b" folded line %06d" % number for number in range(40_000))  # ~0.7 MB, one field
     extra = b"X-Huge: " + b"a" * 2_000_000 + CRLF + b"X-Folded:" + folded + CRLF
@@ -171,6 +187,7 @@ CORPUS = {
     "parts_20000": lambda: many_parts(20_000),
     "nested_500": lambda: nested(500),
     "nested_1000": lambda: nested(1000),
+    "sibling_boundaries": sibling_boundaries,
     "huge_headers": huge_headers,
     "message_25mb": big,
     "text_25mb": big_text,

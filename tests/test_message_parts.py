@@ -341,3 +341,14 @@ def test_big_body_is_shown_cut_and_downloads_whole():
         "shown; download the part for all of it."
     ]
     assert parts.content("") == body
+
+
+def test_overlong_boundary_is_not_used():
+    boundary = b"x" * 201
+    raw = b'Content-Type: multipart/mixed; boundary="' + boundary + b'"\r\n\r\n--' + boundary + b"\r\n\r\nhi\r\n"
+    parts = parse(raw)
+    assert [part.path for _, part in parts.tree] == [""]
+    assert parts.errors == [
+        "Part 0 (multipart/mixed) has a boundary of 201 characters (RFC 2046 allows 70): its parts are not read; "
+        "the raw source has them."
+    ]

@@ -16,6 +16,7 @@ them.
 """
 
 import email.message
+import functools
 import re
 from dataclasses import dataclass, field
 
@@ -23,6 +24,8 @@ from . import headers
 from .budgets import Notes
 
 IDENTITY_ENCODINGS = ("", "7bit", "8bit", "binary")
+# RFC 2046 allows 70 characters; longer ones are tolerated up to this (boundary patterns stay cheap to build).
+MAX_BOUNDARY = 200
 EOL_BEFORE = re.compile(rb"\r?\n\Z")
 
 
@@ -80,7 +83,8 @@ class _Scan:
         self.raw, self.notes = raw, notes
         self.nodes: list[Node] = []
         self.stack: list[_Frame] = []
-        self.pattern: re.Pattern | None = None
+        # Enclosing boundaries -> (searched from, next match): valid until the scan passes the match.
+        self._outer: dict[tuple, tuple[int, re.Match | None]] = {}
         self.stopped = False
 
     # --- parts ---------------------------------------------------------------
@@ -139,6 +143,11 @@ class _Scan:
             boundary = message.get_boundary()
             if not boundary:
                 self.notes.error(f"{node.label.capitalize()} has no boundary (NoBoundaryInMultipartDefect).")
+            elif len(boundary) > MAX_BOUNDARY:
+                self.notes.error(
+                    f"{node.label.capitalize()} has a boundary of {len(boundary):,} characters (RFC 2046 allows 70): "
+                    "its parts are not read; the raw source has them."
+                )
             else:
                 node.boundary = boundary.encode("utf-8", "surrogateescape")
 
@@ -158,7 +167,6 @@ class _Scan:
                 return
             if node.is_container:
                 self.stack.append(_Frame(node))
-                self.recompile()
                 return
             inner = self.open(node.body_start, node.depth + 1, _child_path(node, 1), False)
             if inner is not None:
@@ -166,19 +174,35 @@ class _Scan:
             node = inner
 
     # --- boundaries ----------------------------------------------------------
+    # Two searches find the next boundary line: one for the innermost multipart's boundary, one for
+    # all the enclosing ones. The second is reused until the scan passes its match, so siblings
+    # (each with a boundary of its own) neither compile a new pattern for every enclosing set nor
+    # search the rest of the message again.
 
-    def recompile(self) -> None:
-        boundaries = sorted({frame.node.boundary for frame in self.stack}, key=len, reverse=True)
-        if not boundaries:
-            self.pattern = None
-            return
-        alternatives = b"|".join(re.escape(boundary) for boundary in boundaries)
-        self.pattern = re.compile(rb"^--(" + alternatives + rb")(--)?[ \t]*(?:\r\n|\n|\Z)", re.MULTILINE)
+    def _outer_match(self, position: int) -> re.Match | None:
+        outer = tuple(frame.node.boundary for frame in self.stack[:-1])
+        if not outer:
+            return None
+        cached = self._outer.get(outer)
+        if cached and cached[0] <= position and (cached[1] is None or cached[1].start() >= position):
+            return cached[1]
+        match = _delimiters(outer).search(self.raw, position)
+        self._outer[outer] = (position, match)
+        return match
+
+    def search(self, position: int) -> re.Match | None:
+        """The next boundary line of any open multipart at or after `position` (the innermost wins a tie)."""
+        if not self.stack:
+            return None
+        outer = self._outer_match(position)
+        end = outer.end() if outer else len(self.raw)
+        inner = _delimiters((self.stack[-1].node.boundary,)).search(self.raw, position, end)
+        if inner is not None and (outer is None or inner.start() <= outer.start()):
+            return inner
+        return outer
 
     def next_delimiter(self, position: int) -> int:
-        if self.pattern is None:
-            return len(self.raw)
-        match = self.pattern.search(self.raw, position)
+        match = self.search(position)
         return match.start() if match else len(self.raw)
 
     def content_end(self, line_start: int) -> int:
@@ -196,7 +220,7 @@ class _Scan:
         while self.stack and not self.stopped:
             if self.notes.out_of_time(f"parts after byte {position:,} are not shown"):
                 break
-            match = self.pattern.search(self.raw, position)
+            match = self.search(position)
             if match is None:
                 break
             boundary, closing = match.group(1), match.group(2) is not None
@@ -224,7 +248,6 @@ class _Scan:
                     frame.open_child = child
                     position = child.body_start
                     self.expand(child)
-            self.recompile()
         for frame in self.stack:
             if not self.stopped and not self.notes.timed_out:
                 defect = "CloseBoundaryNotFoundDefect" if frame.delimiters else "StartBoundaryNotFoundDefect"
@@ -235,6 +258,13 @@ class _Scan:
             _finish(frame.open_child, len(self.raw))
         _finish(root, len(self.raw))
         return root
+
+
+@functools.lru_cache(maxsize=256)
+def _delimiters(boundaries: tuple[bytes, ...]) -> re.Pattern:
+    """Boundary lines of these boundaries: "--b", then "--" if it closes, then spaces and the line end."""
+    alternatives = b"|".join(re.escape(boundary) for boundary in sorted(set(boundaries), key=len, reverse=True))
+    return re.compile(rb"^--(" + alternatives + rb")(--)?[ \t]*(?:\r\n|\n|\Z)", re.MULTILINE)
 
 
 def _finish(node: Node | None, end: int) -> None:
