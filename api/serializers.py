@@ -5,7 +5,7 @@ from dataclasses import asdict
 from django.urls import reverse
 from rest_framework import serializers
 
-from inboxes import message_parts
+from inboxes import mime
 from inboxes.integration import smtp_settings
 from inboxes.models import Inbox, Message
 
@@ -105,7 +105,9 @@ class PartSerializer(serializers.Serializer):
     disposition = serializers.CharField()
     filename = serializers.CharField()
     content_id = serializers.CharField()
-    size = serializers.IntegerField(help_text="Decoded size in bytes (containers: sum of their parts).")
+    size = serializers.IntegerField(
+        help_text="Decoded size in bytes (containers: sum of their parts); -1 if reading stopped before measuring it."
+    )
 
 
 class AttachmentSerializer(serializers.Serializer):
@@ -142,7 +144,7 @@ class SessionSerializer(serializers.Serializer):
 class MessageDetailSerializer(MessageSummarySerializer):
     """A whole message: the stored summary plus what parsing the raw source gives.
 
-    Needs the message with its raw source loaded (`Message.objects.defer(None)`).
+    Needs the raw source on the message (`inboxes.raw_source.load_raw`, or `Message.objects.defer(None)`).
     """
 
     headers = serializers.SerializerMethodField()
@@ -154,6 +156,9 @@ class MessageDetailSerializer(MessageSummarySerializer):
     authentication = serializers.SerializerMethodField()
     session = serializers.SerializerMethodField()
     errors = serializers.SerializerMethodField(help_text="Problems met storing or reading the message.")
+    cuts = serializers.SerializerMethodField(
+        help_text="What the reading budgets left out of this answer (the raw source is always complete)."
+    )
     raw_url = serializers.SerializerMethodField()
 
     class Meta(MessageSummarySerializer.Meta):
@@ -170,30 +175,31 @@ class MessageDetailSerializer(MessageSummarySerializer):
             "authentication",
             "session",
             "errors",
+            "cuts",
             "raw_url",
         ]
 
-    def _parts(self, message) -> message_parts.MessageParts:
-        # Parsed once per message, however many fields read from it.
+    def _parts(self, message) -> mime.ParsedMessage:
+        # Read once per message, however many fields read from it.
         cache = self.context.setdefault("_parsed", {})
         if message.pk not in cache:
-            cache[message.pk] = message_parts.parse(bytes(message.raw))
+            cache[message.pk] = mime.read(message.raw)
         return cache[message.pk]
 
     def get_headers(self, message) -> HeaderSerializer(many=True):
         return HeaderSerializer(self._parts(message).headers, many=True).data
 
     def get_text(self, message) -> str:
-        return self._parts(message).text
+        return self._parts(message).text or ""
 
     def get_html(self, message) -> str:
-        return self._parts(message).html
+        return self._parts(message).html or ""
 
     def get_parts(self, message) -> PartSerializer(many=True):
         names = [name for name in PartSerializer._declared_fields if name != "depth"]
         return [
             {"depth": depth, **{name: getattr(part, name) for name in names}}
-            for depth, part in message_parts.flatten(self._parts(message).root)
+            for depth, part in self._parts(message).tree
         ]
 
     def get_attachments(self, message) -> AttachmentSerializer(many=True):
@@ -224,6 +230,9 @@ class MessageDetailSerializer(MessageSummarySerializer):
 
     def get_errors(self, message) -> list[str]:
         return list(dict.fromkeys(list(message.parse_errors or []) + self._parts(message).errors))
+
+    def get_cuts(self, message) -> list[str]:
+        return list(self._parts(message).cuts)
 
     def get_raw_url(self, message) -> str:
         return _absolute(self, reverse("api:message-raw", args=[message.inbox_id, message.pk]))

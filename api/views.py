@@ -13,7 +13,7 @@ from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from inboxes import message_parts
+from inboxes import mime
 from inboxes.access import get_inbox, get_managed_inbox, get_message, visible_inboxes
 from inboxes.downloads import download, eml_download
 from inboxes.models import Message
@@ -119,7 +119,7 @@ class MessageAttachment(APIView):
     def get(self, request, inbox_id, message_id, index):
         """One attachment's decoded content; `index` as listed in the message's `attachments`."""
         message = get_message(request.user, inbox_id, message_id, request.auth, with_raw=True)
-        found = message_parts.attachment(bytes(message.raw), index)
+        found = mime.ParsedMessage(message.raw).attachment(index)
         if found is None:
             return Response({"detail": "No such attachment."}, status=status.HTTP_404_NOT_FOUND)
         attachment, content = found

@@ -22,6 +22,7 @@ from django.shortcuts import get_object_or_404
 from accounts.models import Membership
 
 from .models import Inbox, Message
+from .raw_source import load_raw
 
 
 def visible_inboxes(user, token=None) -> QuerySet[Inbox]:
@@ -47,9 +48,10 @@ def get_inbox(user, inbox_id: int, token=None) -> Inbox:
 def get_message(user, inbox_id: int, message_id: int, token=None, *, with_raw: bool = False) -> Message:
     """The message if it is in an inbox `user` may see, else Http404. `with_raw` also loads its source."""
     inbox = get_inbox(user, inbox_id, token)
-    messages = Message.objects.defer(None) if with_raw else Message.objects.all()
-    message = get_object_or_404(messages, inbox=inbox, pk=message_id)
+    message = get_object_or_404(Message.objects.all(), inbox=inbox, pk=message_id)
     message.inbox = inbox  # already loaded, with its team
+    if with_raw:
+        message.raw = load_raw(message.pk)
     return message
 
 

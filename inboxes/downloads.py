@@ -10,6 +10,17 @@ from django.http import HttpResponse
 from django.utils.http import content_disposition_header
 
 GENERIC_TYPE = "application/octet-stream"
+# Types a browser would run or render as a document if it ever opened one inline:
+# served as the generic type whatever the sender declared.
+ACTIVE_TYPES = ("text/html", "application/xhtml+xml", "image/svg+xml", "text/xml", "application/xml")
+
+
+def served_type(declared: str) -> str:
+    """The sender's content type, unless it is one a browser could treat as a page or script."""
+    declared = declared.strip().lower()
+    if not declared or declared in ACTIVE_TYPES or "script" in declared or "/" not in declared:
+        return GENERIC_TYPE
+    return declared
 
 
 def clean_filename(name: str, fallback: str) -> str:
@@ -20,7 +31,7 @@ def clean_filename(name: str, fallback: str) -> str:
 
 def download(content: bytes, filename: str, content_type: str = GENERIC_TYPE) -> HttpResponse:
     """`content` as a file download named `filename` (cleaned), with the headers every download carries."""
-    response = HttpResponse(content, content_type=content_type)
+    response = HttpResponse(content, content_type=served_type(content_type))
     response["Content-Disposition"] = content_disposition_header(True, clean_filename(filename, "download"))
     response["Content-Security-Policy"] = "sandbox; default-src 'none'"
     response["X-Content-Type-Options"] = "nosniff"

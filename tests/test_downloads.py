@@ -50,7 +50,7 @@ def test_api_attachment_keeps_a_non_latin1_file_name(owner, inbox, api_key):
 def test_page_attachment_is_named_the_same_way(owner_client, inbox):
     message = invoice(inbox)
     response = owner_client.get(reverse("inboxes:message_attachment", args=[inbox.pk, message.pk, 0]))
-    assert_named_download(response, "application/octet-stream")
+    assert_named_download(response, "application/pdf")
     assert response.content == b"%PDF-1.4 invoice"
 
 

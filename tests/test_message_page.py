@@ -117,9 +117,9 @@ def test_html_frame_allows_remote_images_only_on_request(owner_client, rich):
 
 
 def test_attachment_downloads_as_attachment_never_inline(owner_client, rich):
-    from inboxes.message_view import MessageView
+    from inboxes.mime import read
 
-    view = MessageView(bytes(Message.objects.defer(None).get(pk=rich.pk).raw))
+    view = read(Message.objects.defer(None).get(pk=rich.pk).raw)
     [attachment] = view.files
     response = owner_client.get(url("message_attachment", rich, attachment.index))
     assert response.status_code == 200
@@ -204,8 +204,11 @@ def test_mime_tab_downloads_parts_by_their_path(owner_client, rich):
         assert f'href="{url("message_part", rich, container)}"' not in mime
     png = owner_client.get(url("message_part", rich, "1.2.2"))
     assert png.status_code == 200 and png.content == PIXEL
-    assert png["Content-Type"] == "application/octet-stream" and png["Content-Disposition"].startswith("attachment;")
-    assert owner_client.get(url("message_part", rich, "2")).content == b"<html><script>alert(1)</script></html>"
+    # Downloads carry the declared type (as in the API), except types a browser would run as a page.
+    assert png["Content-Type"] == "image/png" and png["Content-Disposition"].startswith("attachment;")
+    evil = owner_client.get(url("message_part", rich, "2"))
+    assert evil.content == b"<html><script>alert(1)</script></html>"
+    assert evil["Content-Type"] == "application/octet-stream" and evil["Content-Security-Policy"].startswith("sandbox")
     assert owner_client.get(url("message_part", rich, "1.2")).status_code == 404  # multipart/related
     assert owner_client.get(url("message_part", rich, "1.9")).status_code == 404
 

@@ -1,8 +1,12 @@
 """One message: its page (tabs), the sandboxed HTML, the raw source and its parts.
 
-Captured HTML is hostile. It is served from its own URL with a CSP sandbox (no
-script, opaque origin), framed by `<iframe sandbox>`, and never inlined into
-Maildog's pages. Downloads are always attachments with `nosniff`.
+Every message is read by the one bounded parser (`inboxes.mime`): the page
+lists what the reading budgets cut and what is wrong with the message, and the
+raw source is always shown (the Raw tab up to RAW_TAB_BYTES, the plain-text and
+.eml views whole). Captured HTML is hostile. It is served from its own URL with
+a CSP sandbox (no script, opaque origin), framed by `<iframe sandbox>`, and
+never inlined into Maildog's pages. Downloads are always attachments with
+`nosniff`; a part or attachment download decodes only that part.
 """
 
 from django.conf import settings
@@ -10,17 +14,19 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils.http import content_disposition_header
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET
 
-from .. import message_parts
-from ..message_view import MessageView
+from .. import mime
+from ..mime.frame import frame_document
+from ..access import can_manage, get_message
+from ..downloads import download, eml_download
 from ..models import Message
-from .access import _get_message, can_manage_team
 
 TABS = ["html", "text", "side", "headers", "raw", "mime", "attachments", "links", "envelope"]
 WIDTHS = {"desktop": "100%", "tablet": "768px", "phone": "375px"}
+# The Raw tab shows this much of the source inline; "View as plain text" and the .eml have all of it.
+RAW_TAB_BYTES = 1024 * 1024
 
 
 def _frame_policy(remote: bool) -> str:
@@ -51,21 +57,22 @@ def _hardened(response):
 @require_GET
 def message(request, inbox_id, message_id):
     """The message page; `?tab=` chooses the view, `?width=` the HTML preview width."""
-    message = _get_message(request, inbox_id, message_id, with_raw=True)
+    message = get_message(request.user, inbox_id, message_id, with_raw=True)
     if not message.is_read:
         Message.objects.filter(pk=message.pk).update(is_read=True)
         message.is_read = True
-    view = MessageView(bytes(message.raw))
+    raw = message.raw
+    parsed = mime.read(raw)
     tab = request.GET.get("tab", "")
     if tab not in TABS:
-        tab = "html" if view.html is not None else "text"
+        tab = "html" if parsed.html is not None else "text"
     width = request.GET.get("width", "desktop")
     remote = request.GET.get("remote") == "1"
     frame_url = reverse("inboxes:message_html", args=[inbox_id, message_id]) + ("?remote=1" if remote else "")
     context = {
         "inbox": message.inbox,
         "message": message,
-        "view": view,
+        "parsed": parsed,
         "tab": tab,
         "tabs": TABS,
         "width": width if width in WIDTHS else "desktop",
@@ -73,8 +80,11 @@ def message(request, inbox_id, message_id):
         "widths": WIDTHS,
         "remote": remote,
         "frame_url": frame_url,
-        "raw_text": bytes(message.raw).decode("utf-8", "replace") if tab == "raw" else "",
-        "can_manage": can_manage_team(request.user, message.inbox.team_id),
+        "raw_text": raw[:RAW_TAB_BYTES].decode("utf-8", "replace") if tab == "raw" else "",
+        "raw_cut": len(raw) > RAW_TAB_BYTES,
+        "raw_tab_bytes": RAW_TAB_BYTES,
+        "errors": list(dict.fromkeys(list(message.parse_errors or []) + parsed.errors)),
+        "can_manage": can_manage(request.user, message.inbox.team_id),
         "auth_checks_enabled": settings.MAILDOG_AUTH_CHECKS,
     }
     return render(request, "inboxes/message.html", context)
@@ -85,11 +95,11 @@ def message(request, inbox_id, message_id):
 @xframe_options_sameorigin
 def message_html(request, inbox_id, message_id):
     """The HTML part as its own document, for the sandboxed frame only."""
-    message = _get_message(request, inbox_id, message_id, with_raw=True)
-    view = MessageView(bytes(message.raw))
-    if view.html is None:
+    message = get_message(request.user, inbox_id, message_id, with_raw=True)
+    parsed = mime.ParsedMessage(message.raw)
+    if parsed.html is None:
         raise Http404("This message has no HTML part.")
-    response = HttpResponse(view.html_document(), content_type="text/html; charset=utf-8")
+    response = HttpResponse(frame_document(parsed), content_type="text/html; charset=utf-8")
     response["Content-Security-Policy"] = _frame_policy(request.GET.get("remote") == "1")
     return _hardened(response)
 
@@ -98,8 +108,8 @@ def message_html(request, inbox_id, message_id):
 @require_GET
 def message_source(request, inbox_id, message_id):
     """The raw source as plain text, exactly the stored bytes."""
-    message = _get_message(request, inbox_id, message_id, with_raw=True)
-    response = HttpResponse(bytes(message.raw), content_type="text/plain; charset=utf-8")
+    message = get_message(request.user, inbox_id, message_id, with_raw=True)
+    response = HttpResponse(message.raw, content_type="text/plain; charset=utf-8")
     response["Content-Security-Policy"] = "sandbox; default-src 'none'"
     return _hardened(response)
 
@@ -108,41 +118,30 @@ def message_source(request, inbox_id, message_id):
 @require_GET
 def message_eml(request, inbox_id, message_id):
     """The raw source as a `.eml` download, byte for byte as received."""
-    message = _get_message(request, inbox_id, message_id, with_raw=True)
-    response = HttpResponse(bytes(message.raw), content_type="message/rfc822")
-    response["Content-Disposition"] = content_disposition_header(True, f"message-{message.pk}.eml")
-    return _hardened(response)
-
-
-def _download(content: bytes, filename: str):
-    """Captured content as a download that no browser renders in Maildog's origin."""
-    response = HttpResponse(content, content_type="application/octet-stream")
-    response["Content-Disposition"] = content_disposition_header(True, filename)
-    response["Content-Security-Policy"] = "sandbox; default-src 'none'"
-    return _hardened(response)
+    return eml_download(get_message(request.user, inbox_id, message_id, with_raw=True))
 
 
 @login_required
 @require_GET
 def message_part(request, inbox_id, message_id, path):
     """One MIME part by its `path` in the tree ("1.2"; "0" is the whole message), decoded, as a download."""
-    message = _get_message(request, inbox_id, message_id, with_raw=True)
-    parts = message_parts.parse(bytes(message.raw))
+    message = get_message(request.user, inbox_id, message_id, with_raw=True)
+    parts = mime.ParsedMessage(message.raw)
     path = "" if path == "0" else path
     part = parts.part(path)
     content = parts.content(path)
     if part is None or content is None:
         raise Http404("No such part.")
-    return _download(content, part.filename or f"part-{path or 0}")
+    return download(content, part.filename or f"part-{path or 0}", part.content_type)
 
 
 @login_required
 @require_GET
 def message_attachment(request, inbox_id, message_id, index):
     """The `index`-th attachment (the numbering of the page's Attachments tab and of the API), as a download."""
-    message = _get_message(request, inbox_id, message_id, with_raw=True)
-    found = message_parts.parse(bytes(message.raw)).attachment(index)
+    message = get_message(request.user, inbox_id, message_id, with_raw=True)
+    found = mime.ParsedMessage(message.raw).attachment(index)
     if found is None:
         raise Http404("No such attachment.")
     attachment, content = found
-    return _download(content, attachment.filename or f"attachment-{index}")
+    return download(content, attachment.filename or f"attachment-{index}", attachment.content_type)
