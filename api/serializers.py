@@ -8,6 +8,7 @@ from rest_framework import serializers
 from inboxes import mime
 from inboxes.integration import smtp_settings
 from inboxes.models import Inbox, Message
+from inboxes.summaries import message_summary
 
 
 def _absolute(serializer, path):
@@ -87,6 +88,14 @@ class MessageSummarySerializer(serializers.ModelSerializer):
 
     def get_url(self, message) -> str:
         return _absolute(self, reverse("api:message-detail", args=[message.inbox_id, message.pk]))
+
+    def to_representation(self, message):
+        # The fields above describe the schema; the shared fields' values are the one
+        # summary that live events send too (`inboxes.summaries`).
+        data = super().to_representation(message)
+        data.update(message_summary(message))
+        data["url"] = self.get_url(message)
+        return data
 
 
 class HeaderSerializer(serializers.Serializer):

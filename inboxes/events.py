@@ -15,6 +15,8 @@ import time
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
+from . import summaries
+
 try:
     from redis.exceptions import ConnectionError as RedisConnectionError
     from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -60,22 +62,8 @@ def inbox_group(inbox_id: int) -> str:
 
 
 def message_summary(message) -> dict:
-    """The fields a message list shows, as JSON-ready values."""
-    return {
-        "id": message.pk,
-        "inbox_id": message.inbox_id,
-        "seq": message.seq,
-        "subject": message.subject,
-        "from": message.from_header or message.envelope_from,
-        "to": message.to_header or ", ".join(message.envelope_to),
-        "envelope_from": message.envelope_from,
-        "envelope_to": list(message.envelope_to),
-        "received_at": message.received_at.isoformat(),
-        "size": message.size,
-        "has_attachments": message.has_attachments,
-        "is_read": message.is_read,
-        "url": message.get_absolute_url(),
-    }
+    """The one message summary (`inboxes.summaries`), with `url` the message's page."""
+    return {**summaries.message_summary(message), "url": message.get_absolute_url()}
 
 
 async def asend_to_inbox(inbox_id: int, event: dict) -> None:
