@@ -133,7 +133,7 @@ def ingest_many(items: list[Incoming], summaries: list[Summary] | None = None) -
     # Parsing happens before the transaction: the write lock is held only for writing.
     if summaries is None:
         summaries = [read_summary(item.raw) for item in items]
-    messages: list[Message | None] = [None] * len(items)
+    built: dict[int, Message] = {}
     caps = {}
     now = timezone.now()
     with transaction.atomic():
@@ -141,8 +141,9 @@ def ingest_many(items: list[Incoming], summaries: list[Summary] | None = None) -
             last_seq, max_messages = _take_seqs(inbox_id, len(indexes))
             first_seq = last_seq - len(indexes) + 1
             for offset, index in enumerate(indexes):
-                messages[index] = _build(items[index], summaries[index], first_seq + offset, now)
+                built[index] = _build(items[index], summaries[index], first_seq + offset, now)
             caps[inbox_id] = last_seq - max_messages
+        messages = [built[index] for index in range(len(items))]
         Message.objects.bulk_create(messages)
         # Over the cap, the oldest go in the same transaction: one range delete.
         for inbox_id, newest_to_drop in caps.items():
@@ -167,7 +168,7 @@ def store_each(items: list[Incoming]) -> list[Message | BaseException]:
     own, so one message the database refuses costs only its own outcome.
     Returns, in order, the stored Message or the exception for each item.
     """
-    outcomes: list[Message | BaseException | None] = [None] * len(items)
+    outcomes: dict[int, Message | BaseException] = {}
     summaries: dict[int, Summary] = {}
     for index, item in enumerate(items):
         try:
@@ -176,13 +177,13 @@ def store_each(items: list[Incoming]) -> list[Message | BaseException]:
             outcomes[index] = error
     readable = sorted(summaries)
     if not readable:
-        return outcomes
+        return [outcomes[index] for index in range(len(items))]
     try:
         stored = ingest_many([items[i] for i in readable], [summaries[i] for i in readable])
     except Exception as error:  # each message is retried alone below; the error is logged
         if len(readable) == 1:
             outcomes[readable[0]] = error
-            return outcomes
+            return [outcomes[index] for index in range(len(items))]
         log.warning("group commit of %d messages failed (%s: %s); storing them one by one",
                     len(readable), type(error).__name__, error)
         for index in readable:
@@ -191,10 +192,10 @@ def store_each(items: list[Incoming]) -> list[Message | BaseException]:
                 outcomes[index] = ingest_many([items[index]], [summaries[index]])[0]
             except Exception as single_error:  # this message's own outcome: the SMTP side answers 451
                 outcomes[index] = single_error
-        return outcomes
+        return [outcomes[index] for index in range(len(items))]
     for index, message in zip(readable, stored):
         outcomes[index] = message
-    return outcomes
+    return [outcomes[index] for index in range(len(items))]
 
 
 def ingest(inbox_id: int, raw: bytes, facts: SessionFacts) -> Message:
