@@ -114,4 +114,4 @@ def test_free_text_records_and_exceptions_are_formatted_too():
         )
     assert json.loads(JSONFormatter().format(record))["message"] == "storing failed inbox=7"
     assert "ValueError: boom" in json.loads(JSONFormatter().format(record))["exception"]
-    assert "storing failed inbox=7\nTraceback" in KeyValueFormatter().format(record)
+    assert "storing failed inbox=7\n    Traceback" in KeyValueFormatter().format(record)
