@@ -256,8 +256,9 @@ class MaildogSMTP(SMTP):
             return result
         result = await self.event_handler.check_credentials(self, result.auth_data.login_password)
         if result.success:
-            # Logged in: the longer idle timeout applies from the next command on.
+            # Logged in: the longer idle timeout applies from now on.
             self._timeout_duration = settings.MAILDOG_SMTP_TIMEOUT
+            self._reset_timeout()
         return result
 
     async def auth_PLAIN(self, arg, args):
