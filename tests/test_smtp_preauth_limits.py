@@ -1,7 +1,10 @@
 """Before login a session holds little and lasts briefly; idle ones cannot keep others out."""
 
+import select
 import smtplib
 import socket
+import threading
+import time
 
 import pytest
 from django.core.mail import send_mail
@@ -108,16 +111,30 @@ def test_a_thousand_idle_connections_from_twelve_addresses_do_not_keep_a_client_
         sock.close()
 
 
-def test_a_burst_of_connections_is_queued_not_dropped(default_session_limits, smtp_server):
-    """Every connection of a burst gets its banner: the listen queue holds them until accepted."""
-    conns = []
+def test_a_burst_of_connections_is_queued_while_the_server_is_busy(default_session_limits, smtp_server):
+    """The listen queue holds a burst the size of the session limit until the server accepts it."""
+    busy = threading.Event()
+    # The event loop is busy (as with a burst of TLS handshakes) and accepts nothing for a while.
+    smtp_server.loop.call_soon_threadsafe(lambda: (busy.set(), time.sleep(3)))
+    busy.wait(5)
+    conns, poller = {}, select.poll()
     for n in range(1000):
         sock = socket.socket()
         sock.bind((SOURCES[n % len(SOURCES)], 0))
         sock.setblocking(False)
         sock.connect_ex(("127.0.0.1", smtp_server.starttls_port))
-        conns.append(sock)
-    for sock in conns:
+        conns[sock.fileno()] = sock
+        poller.register(sock, select.POLLOUT)
+    connected = set()
+    deadline = time.monotonic() + 2
+    while len(connected) < len(conns) and time.monotonic() < deadline:
+        for fd, _ in poller.poll(100):
+            poller.unregister(fd)
+            if not conns[fd].getsockopt(socket.SOL_SOCKET, socket.SO_ERROR):
+                connected.add(fd)
+    assert len(connected) == 1000, "connections dropped by a full listen queue"
+    # Once the server is free again, every one of them gets its banner.
+    for sock in conns.values():
         sock.setblocking(True)
         sock.settimeout(30)
         assert sock.recv(4).startswith(b"220")
