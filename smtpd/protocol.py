@@ -5,7 +5,7 @@
   longer lines in pieces (`smtpd.data`), so a connection that has not logged in
   can never make the server buffer more than a few KB of its input.
 - A session is counted when its TCP connection is accepted, on every port. On an
-  implicit-TLS port the handshake starts after that (`loop.start_tls`); both it
+  implicit-TLS port the TLS layer takes over after that (`TLSLayer`); both it
   and a STARTTLS handshake must finish within `MAILDOG_SMTP_TLS_HANDSHAKE_TIMEOUT`.
   A failed handshake ends the session with one log line, `outcome=tls_failed`.
 - Until AUTH succeeds a session may idle `MAILDOG_SMTP_UNAUTH_TIMEOUT` seconds
@@ -17,6 +17,8 @@ import asyncio
 import collections
 import logging
 import time
+
+from asyncio import sslproto
 
 from aiosmtpd.smtp import MISSING, SMTP, AuthResult, LoginPassword, syntax
 from django.conf import settings
@@ -33,6 +35,16 @@ STARTTLS_FIRST = "530 5.7.0 Must issue a STARTTLS command first"
 CLOSE_TIMEOUT = 2.0
 # Replies are short: a client that does not read them is not given much room either.
 WRITE_BUFFER_HIGH = 16 * 1024
+
+
+class TLSLayer(sslproto.SSLProtocol):
+    """asyncio's TLS protocol with a smaller read buffer.
+
+    It zero-fills a 256 KB buffer for every connection; TLS records are at most
+    16 KB, and a connection waiting for its handshake should cost little.
+    """
+
+    max_size = 32 * 1024
 
 
 class CredentialsToCheck:
@@ -75,7 +87,11 @@ class MaildogSMTP(SMTP):
 
     # --- connection ----------------------------------------------------------
     def connection_made(self, transport):
-        """Called once, for the TCP connection: count it, then TLS (implicit) or the banner."""
+        """The TCP connection: count it, then TLS (implicit) or the banner; or, later, the TLS connection."""
+        if self.raw_transport is not None:
+            # The handshake of an implicit-TLS connection finished.
+            self._start_smtp(transport)
+            return
         self.raw_transport = transport
         transport.set_write_buffer_limits(high=WRITE_BUFFER_HIGH)
         peer = transport.get_extra_info("peername")
@@ -85,26 +101,26 @@ class MaildogSMTP(SMTP):
         if self.implicit_tls_context is None:
             self._start_smtp(transport)
             return
-        # Nothing may reach the SMTP reader before the handshake: start_tls resumes reading.
-        transport.pause_reading()
-        self.loop.create_task(self._accept_tls(transport))
-
-    async def _accept_tls(self, transport):
+        # The TLS layer takes the connection over now, before the loop reads
+        # anything from it (uvloop starts reading right after this method);
+        # it calls connection_made again once the handshake is done.
         self.handshaking = True
-        try:
-            tls = await self.loop.start_tls(
-                transport, self, self.implicit_tls_context, server_side=True,
-                ssl_handshake_timeout=settings.MAILDOG_SMTP_TLS_HANDSHAKE_TIMEOUT,
-            )
-        except OSError as error:  # refused certificate, timeout, reset (ssl.SSLError is an OSError)
-            self._tls_failed(error)
+        handshake = self.loop.create_future()
+        layer = TLSLayer(
+            self.loop, self, self.implicit_tls_context, handshake, server_side=True,
+            ssl_handshake_timeout=settings.MAILDOG_SMTP_TLS_HANDSHAKE_TIMEOUT,
+        )
+        transport.set_protocol(layer)
+        layer.connection_made(transport)
+        handshake.add_done_callback(self._handshake_done)
+
+    def _handshake_done(self, handshake: asyncio.Future):
+        self.handshaking = False
+        if self._smtp_started:
             return
-        finally:
-            self.handshaking = False
-        if tls is None or tls.is_closing():  # the client left during the handshake
-            self._tls_failed(None)
-            return
-        self._start_smtp(tls)
+        # Failed, timed out, or the client left (then there is no exception).
+        error = None if handshake.cancelled() else handshake.exception()
+        self._tls_failed(error)
 
     def _start_smtp(self, transport):
         self._smtp_started = True
