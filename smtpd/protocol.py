@@ -20,6 +20,8 @@ import time
 
 from asyncio import sslproto
 
+import uvloop
+import uvloop.loop
 from aiosmtpd.smtp import MISSING, SMTP, AuthResult, LoginPassword, syntax
 from django.conf import settings
 
@@ -45,6 +47,15 @@ class TLSLayer(sslproto.SSLProtocol):
     """
 
     max_size = 32 * 1024
+
+
+def tls_layer(loop) -> type:
+    """The TLS protocol class for `loop`: uvloop's own under uvloop (runsmtp).
+
+    uvloop's allocates its read buffer without touching it, so a connection
+    waiting for its handshake stays well under 64 KB (asyncio's: about 86 KB).
+    """
+    return uvloop.loop.SSLProtocol if isinstance(loop, uvloop.Loop) else TLSLayer
 
 
 class CredentialsToCheck:
@@ -106,7 +117,7 @@ class MaildogSMTP(SMTP):
         # it calls connection_made again once the handshake is done.
         self.handshaking = True
         handshake = self.loop.create_future()
-        layer = TLSLayer(
+        layer = tls_layer(self.loop)(
             self.loop, self, self.implicit_tls_context, handshake, server_side=True,
             ssl_handshake_timeout=settings.MAILDOG_SMTP_TLS_HANDSHAKE_TIMEOUT,
         )

@@ -74,7 +74,8 @@ def test_a_thousand_preauth_connections_hold_under_64_kb_each(runsmtp, inbox):
     assert per_connection < 64 * 1024, f"{per_connection / 1024:.1f} KB per connection"
     # While they are all open, a legitimate client is served.
     assert send(port, inbox) == 1
-    assert Message.objects.filter(subject="Served").count() == 2
+    assert send(server.ports["tls"], inbox, implicit_tls=True) == 1
+    assert Message.objects.filter(subject="Served").count() == 3
     for sock in conns:
         sock.close()
 
