@@ -112,9 +112,17 @@ def test_receiving_a_25_mb_message_costs_under_three_times_its_size(runsmtp, inb
     assert bytes(message.raw) == raw
     ratio = received * 1024 / len(raw)
     assert ratio < 3, f"receiving took {received / 1024:.0f} MB for {len(raw) / MB:.0f} MB"
-    # Stored, it is given back (parsing and storing leave some behind, not copies of it).
-    assert wait_until(lambda: (server.memory()["VmRSS"] - before) * 1024 < 1.5 * len(raw), 10), (
-        before, received, server.memory()["VmRSS"], server.memory()["VmHWM"])
+    # Stored, its memory is given back or reused: a second one leaves no more behind than the
+    # first (what stays is the database driver's and the parser's, not copies of messages).
+    time.sleep(1)
+    after_first = server.memory()["VmRSS"]
+    client = smtplib.SMTP("localhost", port, timeout=60)
+    client.starttls(context=client_tls_context)
+    client.login(inbox.smtp_username, inbox.smtp_password)
+    assert client.sendmail("app@example.com", ["a@example.com"], raw) == {}
+    client.quit()
+    time.sleep(1)
+    assert (server.memory()["VmRSS"] - after_first) * 1024 < len(raw) / 2, (before, after_first, server.memory())
 
 
 @pytest.mark.parametrize("implicit_tls", [False, True], ids=["starttls", "implicit-tls"])
