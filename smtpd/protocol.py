@@ -17,7 +17,6 @@ import asyncio
 import collections
 import logging
 import time
-
 from asyncio import sslproto
 
 import uvloop

@@ -10,7 +10,6 @@ from functools import partial
 from django.conf import settings
 
 from inboxes.authchecks.service import check_queue, close_check_queue, resume_checks
-
 from maildog_site.logs import log_event
 
 from .config import IMPLICIT_TLS, STARTTLS, Listener, configured_listeners, parse_ports

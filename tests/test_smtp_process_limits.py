@@ -5,7 +5,6 @@ Memory is measured on the child process, which runs under RLIMIT_AS.
 
 import smtplib
 import socket
-import ssl
 import time
 
 import pytest
@@ -35,7 +34,8 @@ def runsmtp(server_files, trust_test_ca):
     started = []
 
     def start(memory_cap=1024 * MB, **settings):
-        process = start_runsmtp(database_url(connection.settings_dict), *server_files, memory_cap=memory_cap, **settings)
+        url = database_url(connection.settings_dict)
+        process = start_runsmtp(url, *server_files, memory_cap=memory_cap, **settings)
         started.append(process)
         return process
 
