@@ -50,11 +50,11 @@ def setup_django(data_dir: str) -> None:
 def prepare(data_dir: str) -> dict:
     """Migrate the database; a team, its owner, an inbox and an API key."""
     setup_django(data_dir)
+    from django.contrib.auth import get_user_model
     from django.core.management import call_command
 
     from accounts.models import Membership, Team
     from accounts.token_keys import issue_token
-    from django.contrib.auth import get_user_model
     from inboxes.models import Inbox
 
     call_command("migrate", verbosity=0)

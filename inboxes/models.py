@@ -13,7 +13,15 @@ def generate_smtp_username():
 
 
 def generate_smtp_password():
-    return secrets.token_urlsafe(18)
+    """24 URL-safe characters (144 random bits), never starting with "-".
+
+    Command-line clients (swaks, curl) would read a leading "-" as an option.
+    Drawing again keeps every allowed password equally likely.
+    """
+    while True:
+        password = secrets.token_urlsafe(18)
+        if not password.startswith("-"):
+            return password
 
 
 def default_max_messages():

@@ -2,20 +2,41 @@
 
 Events that carry structured fields log them with `log_event()`; both formatters
 render those fields, so a session line reads the same in a terminal and in a
-log pipeline. Values are quoted when they could break the line apart (client
-supplied strings such as a HELO name), so nobody can forge log lines.
+log pipeline. Nothing a client sends can forge or split a line:
+
+- key=value: field values are quoted (JSON string syntax, ASCII only) unless
+  made of harmless characters; control characters, line and paragraph
+  separators and unpaired surrogates in the message itself are escaped; a
+  traceback follows its record with every line indented, so only a record's
+  first line ever starts at the margin.
+- JSON: one object per line; `json.dumps` escapes everything that could break it.
 """
 
 import datetime
 import json
 import logging
+import re
 
 _PLAIN = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.:@,/+[]<>")
+# C0 and C1 controls, DEL, and what str.splitlines() or a terminal also takes as a line end.
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+TRACEBACK_INDENT = "    "
 
 
-def log_event(logger: logging.Logger, event: str, level: int = logging.INFO, **fields) -> None:
+def log_event(logger: logging.Logger, event: str, level: int = logging.INFO, exc_info=None, **fields) -> None:
     """Log `event` with `fields` (never message content or passwords: callers choose the fields)."""
-    logger.log(level, event, extra={"event": event, "fields": fields})
+    logger.log(level, event, exc_info=exc_info, extra={"event": event, "fields": fields})
+
+
+def _escape_char(match: re.Match) -> str:
+    char = match.group()
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def escape(text: str) -> str:
+    """`text` with every control or line-breaking character written as an escape."""
+    return _UNSAFE.sub(_escape_char, text)
 
 
 def _kv_value(value) -> str:
@@ -34,15 +55,18 @@ def _timestamp(record) -> str:
 
 
 class KeyValueFormatter(logging.Formatter):
-    """`<time> <LEVEL> <logger> <message> key=value ...`, with an exception's traceback after."""
+    """`<time> <LEVEL> <logger> <message> key=value ...`, then an exception's traceback, indented."""
 
     def format(self, record):
-        line = f"{_timestamp(record)} {record.levelname} {record.name} {record.getMessage()}"
+        line = f"{_timestamp(record)} {record.levelname} {record.name} {escape(record.getMessage())}"
         fields = getattr(record, "fields", None)
         if fields:
             line += " " + " ".join(f"{key}={_kv_value(value)}" for key, value in fields.items())
         if record.exc_info:
-            line += "\n" + self.formatException(record.exc_info)
+            # An exception's text may carry client data, line breaks included: each
+            # of its lines is indented, so none can pass for a record of its own.
+            traceback = self.formatException(record.exc_info)
+            line += "".join(f"\n{TRACEBACK_INDENT}{escape(part)}" for part in traceback.split("\n"))
         return line
 
 

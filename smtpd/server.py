@@ -4,14 +4,17 @@ import asyncio
 import logging
 import socket
 import ssl
+import time
 from functools import partial
 
 from django.conf import settings
 
+from inboxes.integration import IMPLICIT_TLS, STARTTLS, Listener, configured_listeners, parse_ports
 from inboxes.signals import ingest_started, ingest_stopping
+from maildog_site.logs import log_event
 
-from .config import IMPLICIT_TLS, STARTTLS, Listener, configured_listeners, parse_ports
-from .handler import MaildogHandler, MaildogSMTP
+from .handler import MaildogHandler
+from .protocol import CLOSE_TIMEOUT, MaildogSMTP
 from .tls import server_context, tls_files
 
 log = logging.getLogger("maildog.smtp")
@@ -32,7 +35,9 @@ class SMTPService:
     def _protocol(self, listener: Listener) -> MaildogSMTP:
         return MaildogSMTP(
             self.handler,
-            implicit_tls=listener.mode == IMPLICIT_TLS,
+            # The listening socket is plain TCP on every port: the session is
+            # counted at accept and the handshake runs under its own timeout.
+            implicit_tls_context=self.tls_context if listener.mode == IMPLICIT_TLS else None,
             hostname=self.hostname,
             ident="Maildog ESMTP",
             tls_context=self.tls_context if listener.mode == STARTTLS else None,
@@ -41,7 +46,6 @@ class SMTPService:
             data_size_limit=settings.MAILDOG_MAX_MESSAGE_BYTES,
             enable_SMTPUTF8=True,
             decode_data=False,
-            timeout=settings.MAILDOG_SMTP_TIMEOUT,
             loop=asyncio.get_running_loop(),
         )
 
@@ -52,7 +56,9 @@ class SMTPService:
                 partial(self._protocol, listener),
                 host=self.bind,
                 port=listener.port,
-                ssl=self.tls_context if listener.mode == IMPLICIT_TLS else None,
+                # A burst of connections waits in the kernel's queue until accepted
+                # (then counted, or refused with 421), instead of being dropped.
+                backlog=max(100, settings.MAILDOG_MAX_SESSIONS),
                 reuse_address=True,
                 family=socket.AF_INET6 if ":" in self.bind else socket.AF_INET,
             )
@@ -71,28 +77,36 @@ class SMTPService:
         return bool(self.servers) and all(server.is_serving() for server in self.servers)
 
     async def stop(self, grace: float) -> None:
-        """Stop accepting, let sessions in flight finish for `grace` seconds, then close."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + grace
-        self.handler.shutting_down = True
+        """Stop accepting, let sessions in flight finish for `grace` seconds, then close.
+
+        Sessions that cannot be carrying a message (not logged in, or finished
+        with only the connection left open) are closed at once, with 421.
+        Background work (the checks) gets what is left of the grace.
+        """
+        stop_by = time.monotonic() + grace
+        handler = self.handler
+        handler.shutting_down = True
         for server in self.servers:
             server.close()
+        closed = handler.close_sessions(all_of_them=False)
+        sessions = handler.sessions
         try:
-            await asyncio.wait_for(self.handler.idle.wait(), timeout=grace)
+            await asyncio.wait_for(sessions.idle.wait(), timeout=grace * 0.9)
         except asyncio.TimeoutError:
-            log.warning("smtp shutdown: closing %d sessions after %ss", len(self.handler.sessions), grace)
-            for session in list(self.handler.sessions):
-                if session.transport is not None:
-                    session.transport.write(b"421 4.3.2 Service shutting down, try again later\r\n")
-                    session.transport.close()
+            log_event(log, "smtp_shutdown_closing", logging.WARNING, sessions=len(sessions), grace=grace)
+            closed += handler.close_sessions(all_of_them=True)
+        # Let the closed connections go (and their sessions be logged), within the grace.
+        deadline = time.monotonic() + min(CLOSE_TIMEOUT + 0.5, grace * 0.1)
+        while any(not server.lost for server in closed) and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
         for server in self.servers:
             await server.wait_closed()
         self.servers.clear()
         # Live events of messages already answered with 250 still go out before the loop ends.
-        if self.handler.background:
-            await asyncio.wait(set(self.handler.background), timeout=5)
+        if handler.background:
+            await asyncio.wait(set(handler.background), timeout=5)
         # Background work (the checks) gets what is left of the grace: the whole stop fits in it.
-        await ingest_stopping.asend(sender=SMTPService, grace=max(0.0, deadline - loop.time()))
+        await ingest_stopping.asend(sender=SMTPService, grace=max(0.0, stop_by - time.monotonic()))
 
 
 def build_service(bind: str | None = None, ports: str | None = None) -> SMTPService:

@@ -19,6 +19,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from django.conf import settings
 
+from inboxes.integration import local_ca_path
+
 CA_VALIDITY = datetime.timedelta(days=3650)
 SERVER_VALIDITY = datetime.timedelta(days=825)
 
@@ -31,11 +33,7 @@ class TLSFiles:
 
 
 def local_ca_dir() -> Path:
-    return settings.DATA_DIR / "tls"
-
-
-def local_ca_path() -> Path:
-    return local_ca_dir() / "maildog-ca.pem"
+    return local_ca_path().parent
 
 
 def _write_private(path: Path, data: bytes) -> None:
@@ -149,3 +147,22 @@ def server_context(files: TLSFiles) -> ssl.SSLContext:
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     context.load_cert_chain(files.cert, files.key)
     return context
+
+
+# TLS alerts a client sends when it does not accept our certificate.
+_CERTIFICATE_REJECTED = ("ALERT_UNKNOWN_CA", "ALERT_BAD_CERTIFICATE", "ALERT_CERTIFICATE_UNKNOWN")
+
+
+def describe_handshake_failure(error: BaseException | None) -> str:
+    """One short line on why a TLS handshake failed, for the session log."""
+    if error is None or isinstance(error, ConnectionError) and not isinstance(error, ConnectionAbortedError):
+        return "connection closed during the TLS handshake"
+    if isinstance(error, ssl.SSLError):
+        code = error.reason or type(error).__name__
+        if code.endswith(_CERTIFICATE_REJECTED):
+            return f"the client does not trust the server certificate ({code})"
+        return f"TLS handshake failed ({code})"
+    if isinstance(error, (TimeoutError, ConnectionAbortedError)):
+        # asyncio and uvloop abort a handshake past its timeout with ConnectionAbortedError.
+        return "TLS handshake not finished in time"
+    return f"TLS handshake failed ({type(error).__name__})"

@@ -14,8 +14,8 @@ from django.contrib.auth import get_user_model
 from django.db import connections
 
 from accounts.models import Membership, Team
+from inboxes.integration import IMPLICIT_TLS, STARTTLS, Listener
 from inboxes.models import Inbox
-from smtpd.config import IMPLICIT_TLS, STARTTLS, Listener
 from smtpd.server import SMTPService
 
 PASSWORD = "correct horse battery staple"

@@ -12,7 +12,7 @@ from django.test import AsyncClient, Client
 from django.urls import reverse
 
 from inboxes.ingest import SessionFacts, ingest
-from smtpd.config import STARTTLS, Listener
+from inboxes.integration import STARTTLS, Listener
 from smtpd.server import SMTPService
 
 from .conftest import smtp_backend

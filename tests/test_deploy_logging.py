@@ -114,4 +114,50 @@ def test_free_text_records_and_exceptions_are_formatted_too():
         )
     assert json.loads(JSONFormatter().format(record))["message"] == "storing failed inbox=7"
     assert "ValueError: boom" in json.loads(JSONFormatter().format(record))["exception"]
-    assert "storing failed inbox=7\nTraceback" in KeyValueFormatter().format(record)
+    assert "storing failed inbox=7\n    Traceback" in KeyValueFormatter().format(record)
+
+
+FORGED = "x\n2026-01-01T00:00:00.000+00:00 INFO maildog.smtp smtp_session client=1.2.3.4 outcome=stored\r\x1b[2K\u2028"
+
+
+def test_a_failed_auth_username_cannot_forge_log_lines(smtp_server, client_tls_context, inbox, caplog):
+    import base64
+
+    caplog.set_level(logging.INFO)
+    with smtplib.SMTP(smtp_server.host, smtp_server.starttls_port, timeout=10) as client:
+        client.starttls(context=client_tls_context)
+        client.ehlo()
+        credentials = base64.b64encode(b"\0" + FORGED.encode() + b"\0wrong").decode()
+        assert client.docmd("AUTH PLAIN", credentials)[0] == 535
+    session_records(caplog)
+    [failure] = [r for r in caplog.records if getattr(r, "event", None) == "smtp_auth_failed"]
+    assert failure.fields["user"] == FORGED
+    for record in caplog.records:
+        for formatter in (KeyValueFormatter(), JSONFormatter()):
+            line = formatter.format(record)
+            assert len(line.splitlines()) == 1, line
+            assert "\r" not in line and "\x1b" not in line
+    line = KeyValueFormatter().format(failure)
+    assert line.count("outcome=stored") == 1 and '"x\\n2026' in line
+    assert json.loads(JSONFormatter().format(failure))["user"] == FORGED
+
+
+def test_control_characters_never_break_a_line_in_either_format():
+    controls = "".join(map(chr, [*range(0x20), 0x7F, *range(0x80, 0xA0), 0x2028, 0x2029, 0xDC80]))
+    try:
+        raise ValueError(f"bad {controls} value")
+    except ValueError:
+        record = logging.LogRecord(
+            "mail.log", logging.ERROR, __file__, 1, "unrecognised: %s", (controls,), sys.exc_info()
+        )
+    record.event = "smtp_session"
+    record.fields = {"helo": controls, "auth_user": controls}
+    text = KeyValueFormatter().format(record)
+    first, *traceback = text.split("\n")
+    assert len(first.splitlines()) == 1 and "\r" not in text
+    # A traceback follows, every line of it indented: none can pass for a record.
+    assert traceback and all(line.startswith("    ") for line in traceback)
+    assert all(len(line.splitlines()) == 1 for line in traceback)
+    data = JSONFormatter().format(record)
+    assert len(data.splitlines()) == 1 and data.isascii()
+    assert json.loads(data)["helo"] == controls

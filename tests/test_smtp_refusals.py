@@ -1,6 +1,8 @@
 """Each refusal gets its SMTP code and stores nothing."""
 
+import asyncio
 import smtplib
+import ssl
 
 import pytest
 
@@ -41,10 +43,25 @@ def test_auth_before_starttls_is_refused(smtp_server, inbox):
     assert client.has_extn("starttls")
     assert not client.has_extn("auth"), "AUTH must not be offered before TLS"
     code, reply = client.docmd("AUTH PLAIN", "AHVzZXIAcGFzcw==")
-    assert code == 538
-    assert b"Encryption required" in reply
+    assert (code, reply) == (530, b"5.7.0 Must issue a STARTTLS command first")
     client.close()
     assert not Message.objects.exists()
+
+
+def test_mail_before_starttls_says_to_start_tls(smtp_server, inbox):
+    """What curl shows when the app forgot TLS: the reply tells what to do."""
+    client = smtplib.SMTP(smtp_server.host, smtp_server.starttls_port, timeout=10)
+    client.ehlo()
+    with pytest.raises(smtplib.SMTPSenderRefused) as refused:
+        client.sendmail("app@example.com", ["a@example.com"], MESSAGE)
+    assert refused.value.smtp_code == 530
+    assert refused.value.smtp_error == b"5.7.0 Must issue a STARTTLS command first"
+    # After STARTTLS the same session logs in and sends.
+    client.starttls(context=ssl.create_default_context())
+    client.login(inbox.smtp_username, inbox.smtp_password)
+    assert client.sendmail("app@example.com", ["a@example.com"], MESSAGE) == {}
+    client.quit()
+    assert Message.objects.count() == 1
 
 
 def test_mail_without_auth_is_530(smtp_server, inbox, client_tls_context):
@@ -123,12 +140,45 @@ def test_throttle_delays_grow_and_lockout_expires():
 
     now = [1000.0]
     throttle = AuthThrottle(max_failures=3, window_seconds=60, clock=lambda: now[0])
-    delays = [throttle.record_failure("192.0.2.1") for _ in range(3)]
-    assert delays == sorted(delays) and delays[0] > 0 and delays[-1] > delays[0]
-    assert throttle.is_blocked("192.0.2.1")
-    assert not throttle.is_blocked("192.0.2.2"), "other clients are not affected"
-    now[0] += 61
-    assert not throttle.is_blocked("192.0.2.1")
+
+    async def fail():
+        assert await throttle.begin("192.0.2.1")
+        return throttle.end("192.0.2.1", failed=True)
+
+    async def scenario():
+        delays = [await fail() for _ in range(3)]
+        assert delays == sorted(delays) and delays[0] > 0 and delays[-1] > delays[0]
+        assert not await throttle.begin("192.0.2.1")
+        assert await throttle.begin("192.0.2.2"), "other clients are not affected"
+        throttle.end("192.0.2.2", failed=False)
+        now[0] += 61
+        assert await throttle.begin("192.0.2.1")
+
+    asyncio.run(scenario())
+
+
+def test_throttle_success_does_not_reset_and_parallel_attempts_wait_for_a_slot():
+    from smtpd.throttle import AuthThrottle
+
+    throttle = AuthThrottle(max_failures=3, window_seconds=60)
+
+    async def scenario():
+        for _ in range(2):
+            assert await throttle.begin("192.0.2.1")
+            throttle.end("192.0.2.1", failed=True)
+        assert await throttle.begin("192.0.2.1")
+        throttle.end("192.0.2.1", failed=False)  # the attacker's own inbox: still 2 failures
+        assert throttle.failures("192.0.2.1") == 2
+        # One slot left: a second attempt in parallel waits for the first to end...
+        assert await throttle.begin("192.0.2.1")
+        waiting = asyncio.ensure_future(throttle.begin("192.0.2.1"))
+        await asyncio.sleep(0.01)
+        assert not waiting.done()
+        throttle.end("192.0.2.1", failed=True)
+        # ...and is refused once that one failed.
+        assert await waiting is False
+
+    asyncio.run(scenario())
 
 
 @pytest.mark.parametrize("initial_response", [True, False], ids=["with-initial-response", "challenge-only"])

@@ -9,8 +9,8 @@ from cryptography import x509
 from django.core.mail import get_connection, send_mail
 from django.db import connections
 
+from inboxes.integration import STARTTLS, Listener
 from inboxes.models import Message
-from smtpd.config import STARTTLS, Listener
 from smtpd.server import SMTPService
 from smtpd.tls import ensure_local_certificates, server_context, tls_files
 

@@ -5,8 +5,8 @@ from django.http import FileResponse, Http404
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from ..integration import local_ca_path, smtp_settings, uses_local_ca
 from ..access import can_manage, get_inbox
+from ..integration import local_ca_path, smtp_settings, uses_local_ca
 
 
 @login_required

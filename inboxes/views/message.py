@@ -18,9 +18,9 @@ from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET
 
 from .. import mime
-from ..mime.frame import frame_document
 from ..access import can_manage, get_message
 from ..downloads import download, eml_download
+from ..mime.frame import frame_document
 from ..models import Message
 
 TABS = ["html", "text", "side", "headers", "raw", "mime", "attachments", "links", "envelope"]

@@ -14,8 +14,8 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
-from ..models import Message
 from ..access import can_manage, get_inbox, get_message
+from ..models import Message
 
 PAGE_SIZE = 50
 LIST_FIELDS = [

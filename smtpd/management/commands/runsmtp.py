@@ -1,4 +1,6 @@
 import asyncio
+import ctypes
+import ctypes.util
 import signal
 
 import uvloop
@@ -23,6 +25,21 @@ def describe_listeners(service, stdout):
         )
 
 
+M_MMAP_THRESHOLD = -3
+
+
+def return_large_blocks_to_the_system():
+    """Have glibc map every block of 1 MB or more on its own, so freeing it returns the memory.
+
+    By default glibc raises that threshold to the size of the largest block
+    freed (up to 32 MB): after one 25 MB message, later ones come from the
+    heap and stay resident once freed. Other C libraries are left as they are.
+    """
+    name = ctypes.util.find_library("c")
+    if name and "libc.so.6" in name:
+        ctypes.CDLL(name).mallopt(M_MMAP_THRESHOLD, 1024 * 1024)
+
+
 class Command(BaseCommand):
     help = "Run Maildog's SMTP server: catches every message, delivers none."
 
@@ -33,6 +50,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options):
+        return_large_blocks_to_the_system()
         # uvloop: the SMTP server spends much of its time in socket and TLS I/O.
         uvloop.run(self.serve(options["bind"], options["ports"]))
 
