@@ -64,6 +64,8 @@ class MessageSummarySerializer(serializers.ModelSerializer):
     locals()["from"] = serializers.CharField(source="from_header")
     to = serializers.CharField(source="to_header")
     cc = serializers.CharField(source="cc_header")
+    # The API's name since 0.1 (the model field is Message.deliverability_verdict): kept for existing clients.
+    auth_verdict = serializers.CharField(source="deliverability_verdict")
     url = serializers.SerializerMethodField()
 
     class Meta:
@@ -147,7 +149,8 @@ class SessionSerializer(serializers.Serializer):
     helo = serializers.CharField()
     tls_version = serializers.CharField()
     tls_cipher = serializers.CharField()
-    auth_username = serializers.CharField()
+    # The API's name since 0.1 (the model field is Message.smtp_username): kept for existing clients.
+    auth_username = serializers.CharField(source="smtp_username", help_text="The SMTP AUTH username used.")
 
 
 class MessageDetailSerializer(MessageSummarySerializer):
@@ -226,12 +229,12 @@ class MessageDetailSerializer(MessageSummarySerializer):
         return LinkSerializer(self._parts(message).links, many=True).data
 
     def get_authentication(self, message) -> AuthenticationSerializer(allow_null=True):
-        if not message.auth_verdict and message.auth_checked_at is None:
+        if not message.deliverability_verdict and message.deliverability_checked_at is None:
             return None
         return {
-            "verdict": message.auth_verdict,
-            "results": message.auth_results,
-            "checked_at": message.auth_checked_at,
+            "verdict": message.deliverability_verdict,
+            "results": message.deliverability_results,
+            "checked_at": message.deliverability_checked_at,
         }
 
     def get_session(self, message) -> SessionSerializer:

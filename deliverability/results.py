@@ -158,7 +158,7 @@ def fixes(dkim: list[dict], spf: dict, dmarc: dict) -> list[str]:
 
 
 def summarize(dkim: list[dict], spf: dict, dmarc: dict) -> dict:
-    """Everything the pages show, as one JSON-ready dict (stored in Message.auth_results)."""
+    """Everything the pages show, as one JSON-ready dict (stored in Message.deliverability_results)."""
     verdict = overall_verdict(dkim, spf, dmarc)
     return {
         "version": 1,

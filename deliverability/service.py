@@ -16,7 +16,7 @@ Failures stay where they happen:
   database outage are done once it is back;
 - stopping (`close_check_queue`) makes further DNS lookups fail at once and
   ends the work between messages; what was not checked keeps
-  `auth_checked_at` empty and `resume_checks()` queues it at the next start.
+  `deliverability_checked_at` empty and `resume_checks()` queues it at the next start.
 """
 
 import asyncio
@@ -77,7 +77,7 @@ def check_one(message: Message, raw: bytes) -> dict:
 
 
 def checked_event(message) -> dict:
-    return {"type": "message.checked", "message_id": message.pk, "verdict": message.auth_verdict}
+    return {"type": "message.checked", "message_id": message.pk, "verdict": message.deliverability_verdict}
 
 
 def _raw_source(message_id: int) -> bytes | None:
@@ -107,12 +107,12 @@ def check_messages(message_ids, stop: threading.Event | None = None) -> list[Mes
         del raw
         if stop is not None and stop.is_set():
             break
-        message.auth_results = summary
-        message.auth_verdict = summary["verdict"]
-        message.auth_checked_at = checked_at
+        message.deliverability_results = summary
+        message.deliverability_verdict = summary["verdict"]
+        message.deliverability_checked_at = checked_at
         checked.append(message)
     # Only these fields: the rest of the row (is_read, ...) may have changed meanwhile.
-    Message.objects.bulk_update(checked, ["auth_results", "auth_verdict", "auth_checked_at"])
+    Message.objects.bulk_update(checked, ["deliverability_results", "deliverability_verdict", "deliverability_checked_at"])
     return checked
 
 
@@ -292,7 +292,7 @@ RESUME_LIMIT = 10_000
 def _unchecked_message_ids() -> list[int]:
     close_old_connections()
     return list(
-        Message.objects.filter(auth_checked_at__isnull=True)
+        Message.objects.filter(deliverability_checked_at__isnull=True)
         .order_by("-pk")
         .values_list("pk", flat=True)[:RESUME_LIMIT]
     )

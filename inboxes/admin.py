@@ -43,7 +43,7 @@ class MessageAdmin(admin.ModelAdmin):
         "size",
         "has_attachments",
         "is_read",
-        "auth_verdict",
+        "deliverability_verdict",
     ]
     list_filter = [
         "inbox__team",
@@ -51,7 +51,7 @@ class MessageAdmin(admin.ModelAdmin):
         "is_read",
         "has_attachments",
         "has_long_lines",
-        "auth_verdict",
+        "deliverability_verdict",
         "received_at",
     ]
     search_fields = ["subject", "from_header", "to_header", "envelope_from", "message_id"]

@@ -37,7 +37,7 @@ class SessionFacts:
     helo: str = ""
     tls_version: str = ""
     tls_cipher: str = ""
-    auth_username: str = ""
+    smtp_username: str = ""
 
 
 @dataclass
@@ -112,7 +112,7 @@ def _build(item: Incoming, summary: Summary, seq: int, now) -> Message:
         helo=clean_string(facts.helo, 255),
         tls_version=clean_string(facts.tls_version, 32),
         tls_cipher=clean_string(facts.tls_cipher, 128),
-        auth_username=clean_string(facts.auth_username, 255),
+        smtp_username=clean_string(facts.smtp_username, 255),
         size=len(item.raw),
         raw=item.raw,
     )

@@ -95,17 +95,17 @@ class Message(models.Model):
     )
     parse_errors = models.JSONField(default=list, blank=True)
 
-    # SPF/DKIM/DMARC, filled in after the message is stored (never before the 250)
-    auth_verdict = models.CharField(max_length=16, blank=True, help_text="Empty until the checks ran.")
-    auth_results = models.JSONField(null=True, blank=True)
-    auth_checked_at = models.DateTimeField(null=True, blank=True)
+    # SPF/DKIM/DMARC results (the deliverability app), filled in after the message is stored (never before the 250)
+    deliverability_verdict = models.CharField(max_length=16, blank=True, help_text="Empty until the checks ran.")
+    deliverability_results = models.JSONField(null=True, blank=True)
+    deliverability_checked_at = models.DateTimeField(null=True, blank=True)
 
     # Session facts
     client_ip = models.GenericIPAddressField(null=True, blank=True)
     helo = models.CharField(max_length=255, blank=True)
     tls_version = models.CharField(max_length=32, blank=True)
     tls_cipher = models.CharField(max_length=128, blank=True)
-    auth_username = models.CharField(max_length=255, blank=True)
+    smtp_username = models.CharField(max_length=255, blank=True, help_text="The username the client logged in with (SMTP AUTH).")
 
     size = models.PositiveIntegerField()
     is_read = models.BooleanField(default=False)

@@ -23,5 +23,5 @@ def message_summary(message) -> dict:
         "size": message.size,
         "has_attachments": message.has_attachments,
         "is_read": message.is_read,
-        "auth_verdict": message.auth_verdict,
+        "auth_verdict": message.deliverability_verdict,
     }

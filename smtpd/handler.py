@@ -154,7 +154,7 @@ class MaildogHandler:
             helo=session.host_name or "",
             tls_version=tls_version,
             tls_cipher=tls_cipher,
-            auth_username=_auth_username(session),
+            smtp_username=_auth_username(session),
         )
         try:
             message = await self.writer.store(Incoming(server.inbox_id, envelope.original_content, facts))

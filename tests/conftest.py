@@ -171,7 +171,7 @@ def store_message(inbox, raw: bytes, **facts):
 
     defaults = {"mail_from": "app@example.com", "rcpt_tos": ["alice@example.com"], "client_ip": "127.0.0.1",
                 "helo": "app.example.com", "tls_version": "TLSv1.3", "tls_cipher": "TLS_AES_256_GCM_SHA384",
-                "auth_username": inbox.smtp_username}
+                "smtp_username": inbox.smtp_username}
     defaults.update(facts)
     return ingest(inbox.pk, raw, SessionFacts(**defaults))
 

@@ -51,7 +51,7 @@ def test_panel_updates_live_when_the_checks_finish(  # noqa: F811
 
     # 250 came back while the checks wait on DNS.
     message = Message.objects.get(inbox=inbox)
-    assert message.auth_verdict == ""
+    assert message.deliverability_verdict == ""
     page.goto(live_maildog.url + message.get_absolute_url())
     panel = page.locator("#auth-checks")
     expect(panel).to_have_class("auth-panel auth-panel--pending")
@@ -67,7 +67,7 @@ def test_panel_updates_live_when_the_checks_finish(  # noqa: F811
     expect(page.locator("#auth-checks")).to_have_class("auth-panel auth-panel--pass")
     expect(page.locator("#auth-checks .auth-results-header")).to_contain_text("dkim=pass header.d=shop.test")
     assert page.evaluate("window.__notReloaded") is True
-    assert Message.objects.get(pk=message.pk).auth_verdict == "pass"
+    assert Message.objects.get(pk=message.pk).deliverability_verdict == "pass"
 
 
 def test_rerun_button_checks_again_with_fresh_dns(  # noqa: F811

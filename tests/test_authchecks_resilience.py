@@ -29,7 +29,7 @@ def send(smtp_server, inbox, subject, from_header="app@example.com"):
 def wait_checked(count, timeout=30.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if Message.objects.filter(auth_checked_at__isnull=False).count() >= count:
+        if Message.objects.filter(deliverability_checked_at__isnull=False).count() >= count:
             return
         time.sleep(0.05)
 
@@ -40,10 +40,10 @@ def test_a_library_error_is_recorded_on_its_message_and_the_worker_goes_on(smtp_
     for n in range(3):
         send(smtp_server, inbox, f"fine {n}")
     wait_checked(4)
-    verdicts = dict(Message.objects.values_list("subject", "auth_verdict"))
+    verdicts = dict(Message.objects.values_list("subject", "deliverability_verdict"))
     assert verdicts == {"broken From": "error", "fine 0": "none", "fine 1": "none", "fine 2": "none"}
     broken = Message.objects.get(subject="broken From")
-    assert "EmptyLabel" in broken.auth_results["error"]
+    assert "EmptyLabel" in broken.deliverability_results["error"]
 
     page = owner_client.get(broken.get_absolute_url())
     assert page.status_code == 200
@@ -53,7 +53,7 @@ def test_a_library_error_is_recorded_on_its_message_and_the_worker_goes_on(smtp_
     # The worker is still there for the next message.
     send(smtp_server, inbox, "after the error")
     wait_checked(5)
-    assert Message.objects.get(subject="after the error").auth_verdict == "none"
+    assert Message.objects.get(subject="after the error").deliverability_verdict == "none"
 
 
 def test_raw_sources_are_loaded_one_message_at_a_time(inbox):
@@ -101,10 +101,10 @@ def test_checks_that_failed_during_a_database_outage_are_retried(smtp_server, in
         while "auth checks not saved" not in caplog.text and time.monotonic() < deadline:
             time.sleep(0.05)
         assert "auth checks not saved (database error), retrying 1 messages" in caplog.text
-        assert Message.objects.get().auth_checked_at is None
+        assert Message.objects.get().deliverability_checked_at is None
     finally:
         _set_failing_update(False)
     # No restart: the queue tries again by itself once the database takes writes.
     wait_checked(1)
     message = Message.objects.get()
-    assert message.auth_checked_at is not None and message.auth_verdict == "none"
+    assert message.deliverability_checked_at is not None and message.deliverability_verdict == "none"

@@ -24,9 +24,9 @@ def test_signed_message_from_an_authorised_ip_would_pass(inbox, auth_zones):
     check_message(message.pk)
 
     message = Message.objects.get(pk=message.pk)
-    assert message.auth_verdict == "pass"
-    assert message.auth_checked_at is not None
-    results = message.auth_results
+    assert message.deliverability_verdict == "pass"
+    assert message.deliverability_checked_at is not None
+    results = message.deliverability_results
     assert results["headline"] == "Would pass: DMARC passes for shop.test through aligned DKIM and SPF."
     assert results["dkim"][0]["result"] == "pass"
     assert results["spf"]["result"] == "pass"
@@ -49,8 +49,8 @@ def test_misaligned_message_would_fail_with_the_fix_to_try(inbox, auth_zones):
     check_message(message.pk)
 
     message.refresh_from_db()
-    assert message.auth_verdict == "fail"
-    results = message.auth_results
+    assert message.deliverability_verdict == "fail"
+    results = message.deliverability_results
     assert results["headline"].startswith("Would fail DMARC for shop.test: DKIM passed for vendor.test")
     assert results["headline"].endswith("receivers would reject it.")
     assert (
@@ -66,12 +66,12 @@ def test_unsigned_message_from_a_foreign_ip_lists_fixes(inbox, auth_zones):
     check_message(message.pk)
 
     message.refresh_from_db()
-    assert message.auth_verdict == "fail"
-    fixes = message.auth_results["fixes"]
+    assert message.deliverability_verdict == "fail"
+    fixes = message.deliverability_results["fixes"]
     assert fixes[0].startswith("Sign outgoing mail with DKIM using d=soft.test")
     assert f"Authorise the sending IP {OTHER_IP} in the SPF record of soft.test" in fixes[1]
-    assert "dkim=none" in message.auth_results["authentication_results"]
-    assert "spf=softfail" in message.auth_results["authentication_results"]
+    assert "dkim=none" in message.deliverability_results["authentication_results"]
+    assert "spf=softfail" in message.deliverability_results["authentication_results"]
 
 
 def test_nothing_to_check_is_none(inbox, auth_zones):
@@ -80,8 +80,8 @@ def test_nothing_to_check_is_none(inbox, auth_zones):
     check_message(message.pk)
 
     message.refresh_from_db()
-    assert message.auth_verdict == "none"
-    assert message.auth_results["headline"].startswith("Not authenticated")
+    assert message.deliverability_verdict == "none"
+    assert message.deliverability_results["headline"].startswith("Not authenticated")
 
 
 def test_dns_unreachable_gives_temperror_and_leaves_the_message_alone(inbox, auth_zones, settings, unused_udp_port):
@@ -94,24 +94,24 @@ def test_dns_unreachable_gives_temperror_and_leaves_the_message_alone(inbox, aut
     check_message(message.pk)
 
     after = Message.objects.defer(None).filter(pk=message.pk).values().get()
-    assert after["auth_verdict"] == "temperror"
-    assert after["auth_results"]["headline"].startswith("Could not be checked")
-    assert after["auth_results"]["fixes"][0].startswith("DNS did not answer")
+    assert after["deliverability_verdict"] == "temperror"
+    assert after["deliverability_results"]["headline"].startswith("Could not be checked")
+    assert after["deliverability_results"]["fixes"][0].startswith("DNS did not answer")
     changed = {key for key in before if before[key] != after[key]}
-    assert changed == {"auth_verdict", "auth_results", "auth_checked_at"}
+    assert changed == {"deliverability_verdict", "deliverability_results", "deliverability_checked_at"}
 
 
 def test_rerun_with_fresh_answers_sees_a_fixed_record(inbox, loopback_dns):
     message = store(inbox, message_bytes("a@late.test"), mail_from="a@late.test")
     check_message(message.pk)
     message.refresh_from_db()
-    assert message.auth_results["spf"]["result"] == "none"
+    assert message.deliverability_results["spf"]["result"] == "none"
     loopback_dns.add_txt("late.test", f"v=spf1 ip4:{GOOD_IP} -all")
 
     check_message(message.pk, fresh=True)
 
     message.refresh_from_db()
-    assert message.auth_results["spf"]["result"] == "pass"
+    assert message.deliverability_results["spf"]["result"] == "pass"
 
 
 def test_deleted_message_is_skipped(inbox, auth_zones):
@@ -163,7 +163,7 @@ async def test_checks_left_unfinished_are_resumed_at_the_next_start(transactiona
     assert await resume_checks() == 3
     await close_check_queue(timeout=30)
     verdicts = await sync_to_async(list)(
-        Message.objects.filter(pk__in=[m.pk for m in stored]).values_list("auth_verdict", flat=True)
+        Message.objects.filter(pk__in=[m.pk for m in stored]).values_list("deliverability_verdict", flat=True)
     )
     assert len(verdicts) == 3 and all(verdicts)
     assert await resume_checks() == 0
@@ -177,7 +177,7 @@ def test_partial_pct_is_mentioned_in_the_headline(inbox, loopback_dns):
     check_message(message.pk)
 
     message.refresh_from_db()
-    assert message.auth_results["dmarc"]["pct"] == 50
-    assert message.auth_results["headline"].endswith(
+    assert message.deliverability_results["dmarc"]["pct"] == 50
+    assert message.deliverability_results["headline"].endswith(
         "receivers would reject it (pct=50: for that share of failing mail; the rest one step milder)."
     )

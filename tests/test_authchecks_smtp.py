@@ -23,7 +23,7 @@ def checked_message(inbox, timeout=15.0) -> Message:
     """The inbox's message once its checks have been saved (bounded wait, polling the database)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        message = Message.objects.filter(inbox=inbox).exclude(auth_verdict="").first()
+        message = Message.objects.filter(inbox=inbox).exclude(deliverability_verdict="").first()
         if message is not None:
             return message
         time.sleep(0.05)
@@ -45,8 +45,8 @@ def test_signed_mail_from_an_authorised_client_would_pass(smtp_server, inbox, au
     message = checked_message(inbox)
 
     assert message.client_ip == "127.0.0.1"
-    assert message.auth_verdict == "pass"
-    results = message.auth_results
+    assert message.deliverability_verdict == "pass"
+    results = message.deliverability_results
     assert [(s["domain"], s["result"]) for s in results["dkim"]] == [("shop.test", "pass")]
     assert results["spf"]["result"] == "pass"
     assert results["dmarc"]["result"] == "pass"
@@ -60,8 +60,8 @@ def test_mail_signed_by_another_domain_would_be_rejected(smtp_server, inbox, aut
     message = checked_message(inbox)
 
     assert message.envelope_from == "bounce@vendor.test"
-    assert message.auth_verdict == "fail"
-    results = message.auth_results
+    assert message.deliverability_verdict == "fail"
+    results = message.deliverability_results
     assert [(s["domain"], s["algorithm"], s["result"]) for s in results["dkim"]] == [
         ("vendor.test", "ed25519-sha256", "pass")
     ]
@@ -76,7 +76,7 @@ def test_dns_down_still_stores_and_says_temperror(smtp_server, inbox, auth_zones
 
     message = checked_message(inbox)
     assert message.subject == "Your receipt"
-    assert message.auth_verdict == "temperror"
+    assert message.deliverability_verdict == "temperror"
 
 
 def test_verdict_is_pushed_to_the_inbox_group(smtp_server, inbox, auth_zones):

@@ -30,8 +30,8 @@ def test_member_reruns_the_checks(client, member, message):
     assert response.status_code == 302
     assert response["Location"] == message.get_absolute_url() + "#auth-checks"
     message.refresh_from_db()
-    assert message.auth_verdict == "pass"
-    assert message.auth_checked_at is not None
+    assert message.deliverability_verdict == "pass"
+    assert message.deliverability_checked_at is not None
 
 
 def test_rerun_replaces_earlier_results(client, owner, message, loopback_dns):
@@ -42,8 +42,8 @@ def test_rerun_replaces_earlier_results(client, owner, message, loopback_dns):
     client.post(rerun_url(message))
 
     message.refresh_from_db()
-    assert message.auth_verdict == "fail"
-    assert "unknown selector" in message.auth_results["dkim"][0]["reason"]
+    assert message.deliverability_verdict == "fail"
+    assert "unknown selector" in message.deliverability_results["dkim"][0]["reason"]
 
 
 def test_outsider_gets_404(client, outsider, message):
@@ -51,7 +51,7 @@ def test_outsider_gets_404(client, outsider, message):
 
     assert client.post(rerun_url(message)).status_code == 404
     assert client.get(panel_url(message)).status_code == 404
-    assert Message.objects.get(pk=message.pk).auth_verdict == ""
+    assert Message.objects.get(pk=message.pk).deliverability_verdict == ""
 
 
 def test_message_of_another_inbox_id_is_404(client, member, message, team):

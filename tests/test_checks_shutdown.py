@@ -153,5 +153,5 @@ def test_sigterm_with_dns_unreachable_exits_within_the_grace_and_keeps_acknowled
     # Every acknowledged message is kept; the unfinished checks wait for the next start.
     assert Message.objects.count() == QUEUED + len(acknowledged)
     assert set(Message.objects.filter(pk__in=acknowledged).values_list("pk", flat=True)) == set(acknowledged)
-    unchecked = Message.objects.filter(auth_checked_at__isnull=True).count()
+    unchecked = Message.objects.filter(deliverability_checked_at__isnull=True).count()
     assert unchecked > QUEUED - 100

@@ -39,7 +39,7 @@ def test_send_mail_is_stored_with_envelope_and_tls_facts(smtp_server, inbox, imp
     assert "https://app.example.com/reset/abc/" in message.text_body
     assert message.tls_version in ("TLSv1.2", "TLSv1.3")
     assert message.tls_cipher
-    assert message.auth_username == inbox.smtp_username
+    assert message.smtp_username == inbox.smtp_username
     assert message.client_ip == "127.0.0.1"
     assert message.message_id.startswith("<") and message.date is not None
 

@@ -191,7 +191,7 @@ def test_auth_login_mechanism(smtp_server, inbox, client_tls_context, initial_re
     assert code == 235
     assert client.sendmail("app@example.com", ["a@example.com"], MESSAGE) == {}
     client.quit()
-    assert Message.objects.get().auth_username == inbox.smtp_username
+    assert Message.objects.get().smtp_username == inbox.smtp_username
 
 
 def test_auth_login_with_a_wrong_password_is_535(smtp_server, inbox, client_tls_context):

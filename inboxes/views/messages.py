@@ -31,7 +31,7 @@ LIST_FIELDS = [
     "size",
     "has_attachments",
     "is_read",
-    "auth_verdict",
+    "deliverability_verdict",
 ]
 
 
