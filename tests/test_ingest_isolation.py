@@ -9,10 +9,10 @@ import smtplib
 import threading
 from email.message import EmailMessage
 
-from accounts.models import Team
 from django.test import Client
 from django.urls import reverse
 
+from accounts.models import Team
 from inboxes.models import Inbox, Message
 
 NESTING = 1_000
