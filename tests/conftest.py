@@ -339,6 +339,9 @@ def maildog_server(
         ALLOWED_HOSTS="127.0.0.1,localhost",
         ACCOUNT_DEFAULT_HTTP_PROTOCOL="http",
         MAILDOG_SMTP_HOSTNAME="localhost",
+        # From the environment, not `serve`'s flags: the pages show these ports to users.
+        MAILDOG_SMTP_BIND="127.0.0.1",
+        MAILDOG_SMTP_PORTS=f"{starttls_port}:starttls,{tls_port}:tls",
         MAILDOG_SHUTDOWN_GRACE=1,
         MAILDOG_DNS_TIMEOUT=30,
         EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
@@ -349,11 +352,7 @@ def maildog_server(
         EMAIL_HOST_PASSWORD=SERVER_MAIL_PASSWORD,
         SSL_CERT_FILE=trusted,
     )
-    command = manage(
-        "serve", "--http-port", str(http_port),
-        "--smtp-bind", "127.0.0.1", "--smtp-ports", f"{starttls_port}:starttls,{tls_port}:tls",
-    )
-    process = Process("serve", command, env, directory)
+    process = Process("serve", manage("serve", "--http-port", str(http_port)), env, directory)
     try:
         url = f"http://127.0.0.1:{http_port}"
         process.wait_http(url + "/accounts/login/")

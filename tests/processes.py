@@ -79,8 +79,8 @@ def procfile() -> dict[str, str]:
 
 
 def manage(*args) -> str:
-    """`python manage.py ARGS` as one shell command (for `Process` and `run`), each argument quoted."""
-    return shlex.join(["python", "manage.py", *args])
+    """`manage.py ARGS` with the tests' Python, as one shell command (for `Process` and `run`)."""
+    return shlex.join([sys.executable, "manage.py", *args])
 
 
 class Process:
