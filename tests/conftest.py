@@ -458,8 +458,9 @@ MARKERS_BY_FIXTURE = {
     "maildog_processes": {"processes"},
     "runsmtp": {"processes", "smtp"},  # tests/test_smtp_process_limits.py
     "deployment": {"processes", "smtp"},  # tests/test_deploy_processes.py, on the embedded default
+    "scaled_deployment": {"processes", "smtp"},  # tests/test_deploy_processes.py, on PostgreSQL and Redis
     # PostgreSQL and Redis servers, whatever DATABASE_URL and REDIS_URL say:
-    "scaled_deployment": {"processes", "smtp", "postgres"},  # tests/test_deploy_processes.py
+    "postgres_database": {"postgres"},  # tests/test_deploy_processes.py: a throwaway database (and Redis)
     "redis_server": {"postgres"},  # tests/test_redis_outage.py: a redis-server of its own
     "browser": {"browser"},
     "page": {"browser"},
@@ -468,6 +469,8 @@ MARKERS_BY_FIXTURE = {
 
 def pytest_collection_modifyitems(items):
     for item in items:
-        used = set(getattr(item, "fixturenames", ()))
-        for marker in sorted(set().union(*(MARKERS_BY_FIXTURE[name] for name in used & MARKERS_BY_FIXTURE.keys()))):
+        markers = set()
+        for name in getattr(item, "fixturenames", ()):
+            markers |= MARKERS_BY_FIXTURE.get(name, set())
+        for marker in sorted(markers):
             item.add_marker(marker)
