@@ -6,6 +6,7 @@ import smtplib
 import ssl
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 import trustme
@@ -17,6 +18,9 @@ from accounts.models import Membership, Team
 from inboxes.integration import IMPLICIT_TLS, STARTTLS, Listener
 from inboxes.models import Inbox
 from smtpd.server import SMTPService
+
+# free_port and database_url are also imported from here by test modules.
+from .processes import Process, database_url, env_on_test_database, free_port, manage, run
 
 PASSWORD = "correct horse battery staple"
 
@@ -281,104 +285,108 @@ def smtp_backend(smtp_server, inbox):
     )
 
 
+# --- Maildog as separate processes (tests/processes.py) ------------------------
+# Credentials of the inbox that catches `maildog_server`'s own mail (a test creates it with them).
+SERVER_MAIL_USER, SERVER_MAIL_PASSWORD = "maildog-system", "system-inbox-password-for-tests"
+
+
 @dataclass
 class MaildogServer:
     url: str
-    smtp_port: int
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def database_url(settings_dict) -> str:
-    """The test database, as a DATABASE_URL for a server process."""
-    from urllib.parse import quote
-
-    if settings_dict["ENGINE"].endswith("sqlite3"):
-        return f"sqlite:///{settings_dict['NAME']}"
-    user, password = quote(settings_dict["USER"] or ""), quote(settings_dict["PASSWORD"] or "")
-    credentials = f"{user}:{password}@" if password else f"{user}@" if user else ""
-    return f"postgres://{credentials}{settings_dict['HOST']}:{settings_dict['PORT'] or 5432}/{settings_dict['NAME']}"
+    starttls_port: int
+    tls_port: int
+    ca_file: Path  # the CA of its SMTP certificate: clients trust this to send to it
+    process: Process
 
 
 @pytest.fixture(scope="module")
-def maildog_server(django_db_setup, django_db_blocker, test_ca, tmp_path_factory):
-    """Maildog as `manage.py serve` (daphne and SMTP on one loop) on free ports, against the test database.
+def maildog_server_tls():
+    """The SMTP certificate of `maildog_server`: "test-ca" (issued by the test CA, see `trust_test_ca`)
+    or "local-ca" (Maildog's own development CA, which it makes and offers for download).
+    A module overrides this fixture to choose."""
+    return "test-ca"
 
-    Its SMTP certificate comes from the test CA (use `trust_test_ca`). Tests that
-    hand it data need `transaction=True`: the server only sees what is committed.
+
+@pytest.fixture(scope="module")
+def maildog_server(
+    maildog_server_tls, django_db_setup, django_db_blocker, test_ca, ca_file, loopback_dns_server, tmp_path_factory
+):
+    """Maildog as a developer runs it: `manage.py serve` (daphne and SMTP on one loop), on free ports,
+    against the test database, resolving through the loopback DNS server.
+
+    Its own mail goes to its own SMTP server, as SERVER_MAIL_USER. Tests that hand it
+    data need `transaction=True`: the server only sees what is committed.
     """
-    import os
-    import queue
-    import re
-    import subprocess
-    import sys
-    from pathlib import Path
-
+    from django.conf import settings
     from django.db import connection
 
-    tls = tmp_path_factory.mktemp("live-tls")
-    certificate = test_ca.issue_cert("localhost", "127.0.0.1")
-    certificate.cert_chain_pems[0].write_to_path(str(tls / "cert.pem"))
-    certificate.private_key_pem.write_to_path(str(tls / "key.pem"))
+    directory = tmp_path_factory.mktemp("maildog-server")
+    if maildog_server_tls == "test-ca":
+        certificate = test_ca.issue_cert("localhost", "127.0.0.1")
+        certificate.cert_chain_pems[0].write_to_path(str(directory / "cert.pem"))
+        certificate.private_key_pem.write_to_path(str(directory / "key.pem"))
+        tls = {"MAILDOG_TLS_CERT": directory / "cert.pem", "MAILDOG_TLS_KEY": directory / "key.pem"}
+        trusted = ca_file
+    else:
+        tls = {"MAILDOG_TLS_CERT": "", "MAILDOG_TLS_KEY": ""}
+        trusted = settings.DATA_DIR / "tls" / "maildog-ca.pem"
     with django_db_blocker.unblock():
-        db_url = database_url(connection.settings_dict)
-    http_port = free_port()
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "tests.settings",
-        "DATABASE_URL": db_url,
-        "MAILDOG_TLS_CERT": str(tls / "cert.pem"),
-        "MAILDOG_TLS_KEY": str(tls / "key.pem"),
-        "MAILDOG_SMTP_HOSTNAME": "localhost",
-        "MAILDOG_SHUTDOWN_GRACE": "1",
-        "PYTHONUNBUFFERED": "1",
-    }
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "manage.py",
-            "serve",
-            "--http-port",
-            str(http_port),
-            "--smtp-bind",
-            "127.0.0.1",
-            "--smtp-ports",
-            "0:starttls",
-        ],
-        cwd=Path(__file__).resolve().parent.parent,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
+        database = database_url(connection.settings_dict)
+    http_port, starttls_port, tls_port = free_port(), free_port(), free_port()
+    env = env_on_test_database(
+        database,
+        **tls,
+        ALLOWED_HOSTS="127.0.0.1,localhost",
+        ACCOUNT_DEFAULT_HTTP_PROTOCOL="http",
+        MAILDOG_SMTP_HOSTNAME="localhost",
+        # From the environment, not `serve`'s flags: the pages show these ports to users.
+        MAILDOG_SMTP_BIND="127.0.0.1",
+        MAILDOG_SMTP_PORTS=f"{starttls_port}:starttls,{tls_port}:tls",
+        MAILDOG_SHUTDOWN_GRACE=1,
+        MAILDOG_DNS_TIMEOUT=30,
+        EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
+        EMAIL_HOST="localhost",
+        EMAIL_PORT=starttls_port,
+        EMAIL_USE_TLS=1,
+        EMAIL_HOST_USER=SERVER_MAIL_USER,
+        EMAIL_HOST_PASSWORD=SERVER_MAIL_PASSWORD,
+        SSL_CERT_FILE=trusted,
     )
-    lines: queue.Queue = queue.Queue()
-    threading.Thread(target=lambda: [lines.put(line) for line in process.stdout], daemon=True).start()
-    output, smtp_port = [], None
+    process = Process("serve", manage("serve", "--http-port", str(http_port)), env, directory)
     try:
-        while True:
-            line = lines.get(timeout=30)
-            output.append(line)
-            found = re.search(r"SMTP listening on 127\.0\.0\.1:(\d+)", line)
-            if found:
-                smtp_port = int(found.group(1))
-            if line.startswith("Web app on"):
-                break
-    except queue.Empty:
-        process.kill()
-        pytest.fail("Maildog did not start:\n" + "".join(output))
-    yield MaildogServer(f"http://127.0.0.1:{http_port}", smtp_port)
-    process.terminate()
-    try:
-        process.wait(15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(5)
+        url = f"http://127.0.0.1:{http_port}"
+        process.wait_http(url + "/accounts/login/")
+        process.wait_port(starttls_port)
+        process.wait_port(tls_port)
+        yield MaildogServer(url, starttls_port, tls_port, trusted, process)
+    finally:
+        process.stop()
+
+
+class MaildogProcesses:
+    """Maildog's commands for one test: `start` a long-running one, `run` a one-off one."""
+
+    def __init__(self, log_dir: Path):
+        self.log_dir = log_dir
+        self.started: list[Process] = []
+
+    def start(self, name: str, command: str, env: dict) -> Process:
+        """Start `command` (a Procfile line, or `processes.manage(...)`); it is stopped after the test."""
+        process = Process(name, command, env, self.log_dir)
+        self.started.append(process)
+        return process
+
+    def run(self, command: str, env: dict, timeout: float = 60.0):
+        """Run `command` to completion; the CompletedProcess, output captured as text."""
+        return run(command, env, timeout)
+
+
+@pytest.fixture
+def maildog_processes(tmp_path):
+    launcher = MaildogProcesses(tmp_path)
+    yield launcher
+    for process in launcher.started:
+        process.stop()
 
 
 # The maildog pytest plugin (fixtures `maildog`, `maildog_client`, `maildog_config`),
@@ -429,3 +437,40 @@ def page(browser):
     yield page
     context.close()
     assert not errors, errors
+
+
+# --- Every test -----------------------------------------------------------------
+@pytest.fixture(autouse=True)
+def fresh_rate_limits():
+    """Every test starts with no requests counted: DRF's throttles count in Django's cache."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+# --- Markers by cost and need (registered in pyproject.toml) ----------------------
+# A test gets a marker from the fixtures it uses, directly or through other fixtures.
+# Fixtures local to one module are named here too, so their tests need no mark of their own.
+MARKERS_BY_FIXTURE = {
+    "smtp_server": {"smtp"},
+    "loop_smtp": {"smtp"},  # tests/test_api_wait.py: the SMTP service on the test's own loop
+    "maildog_server": {"processes", "smtp"},
+    "maildog_processes": {"processes"},
+    "runsmtp": {"processes", "smtp"},  # tests/test_smtp_process_limits.py
+    "deployment": {"processes", "smtp"},  # tests/test_deploy_processes.py, on the embedded default
+    "scaled_deployment": {"processes", "smtp"},  # tests/test_deploy_processes.py, on PostgreSQL and Redis
+    # PostgreSQL and Redis servers, whatever DATABASE_URL and REDIS_URL say:
+    "postgres_database": {"postgres"},  # tests/test_deploy_processes.py: a throwaway database (and Redis)
+    "redis_server": {"postgres"},  # tests/test_redis_outage.py: a redis-server of its own
+    "browser": {"browser"},
+    "page": {"browser"},
+}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        markers = set()
+        for name in getattr(item, "fixturenames", ()):
+            markers |= MARKERS_BY_FIXTURE.get(name, set())
+        for marker in sorted(markers):
+            item.add_marker(marker)

@@ -6,7 +6,6 @@ inbox-scoped token reads its inbox only and writes nothing (403).
 """
 
 import pytest
-from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
 
@@ -50,11 +49,6 @@ EXPECTED = {
     "revoked": (401, 401, 401),
 }
 KINDS = ("read", "write", "manage")
-
-
-@pytest.fixture(autouse=True)
-def fresh_rate_limits():
-    cache.clear()
 
 
 @pytest.fixture

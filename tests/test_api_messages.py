@@ -4,7 +4,6 @@ import smtplib
 from datetime import timedelta
 
 import pytest
-from django.core.cache import cache
 from django.core.mail import EmailMultiAlternatives
 from django.test import Client
 from django.urls import reverse
@@ -15,10 +14,6 @@ from inboxes.models import Message
 
 from .conftest import smtp_backend
 
-
-@pytest.fixture(autouse=True)
-def fresh_rate_limits():
-    cache.clear()
 
 
 @pytest.fixture

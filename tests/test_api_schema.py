@@ -2,14 +2,7 @@
 
 import re
 
-import pytest
-from django.core.cache import cache
 from django.test import Client
-
-
-@pytest.fixture(autouse=True)
-def fresh_rate_limits():
-    cache.clear()
 
 
 def test_schema_lists_every_endpoint_and_the_token_scheme(db):

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 import pytest
 from asgiref.sync import ThreadSensitiveContext
 from channels.layers import get_channel_layer
-from django.core.cache import cache
 from django.core.mail import EmailMessage
 from django.test import AsyncClient, Client
 from django.urls import reverse
@@ -16,11 +15,6 @@ from inboxes.integration import STARTTLS, Listener
 from smtpd.server import SMTPService
 
 from .conftest import smtp_backend
-
-
-@pytest.fixture(autouse=True)
-def fresh_rate_limits():
-    cache.clear()
 
 
 def wait_url(inbox, **params):

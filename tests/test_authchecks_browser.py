@@ -5,7 +5,6 @@ still running when the page opens: that also shows the 250 did not wait for them
 """
 
 import pytest
-from django.conf import settings
 from django.core.mail import EmailMessage
 from playwright.sync_api import expect
 
@@ -14,14 +13,10 @@ from inboxes.models import Message
 from .authzones import DKIMSigningBackend, message_bytes
 from .conftest import PASSWORD, store_message
 
-# The running Maildog and the browser, shared with the other browser tests
-# (test parameters below name these fixtures, hence F811).
-from .test_browser_e2e import live_maildog  # noqa: F401
-
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def log_in(page, live, user):  # noqa: F811
+def log_in(page, live, user):
     page.goto(live.url + "/accounts/login/")
     page.fill("input[name=login]", user.email)
     page.fill("input[name=password]", PASSWORD)
@@ -40,19 +35,19 @@ def send_signed(live, inbox, key):
     ).send()
 
 
-def test_panel_updates_live_when_the_checks_finish(  # noqa: F811
-    live_maildog, page, inbox, member, auth_zones, loopback_dns, monkeypatch  # noqa: F811
+def test_panel_updates_live_when_the_checks_finish(
+    maildog_server, page, inbox, member, auth_zones, loopback_dns, monkeypatch
 ):
-    log_in(page, live_maildog, member)
-    monkeypatch.setenv("SSL_CERT_FILE", str(settings.DATA_DIR / "tls" / "maildog-ca.pem"))
+    log_in(page, maildog_server, member)
+    monkeypatch.setenv("SSL_CERT_FILE", str(maildog_server.ca_file))
     key_lookup = loopback_dns.zone.hold("rsa._domainkey.shop.test")
 
-    send_signed(live_maildog, inbox, auth_zones["rsa"])
+    send_signed(maildog_server, inbox, auth_zones["rsa"])
 
     # 250 came back while the checks wait on DNS.
     message = Message.objects.get(inbox=inbox)
     assert message.deliverability_verdict == ""
-    page.goto(live_maildog.url + message.get_absolute_url())
+    page.goto(maildog_server.url + message.get_absolute_url())
     panel = page.locator("#auth-checks")
     expect(panel).to_have_class("auth-panel auth-panel--pending")
     expect(panel).to_contain_text("Not checked yet")
@@ -70,12 +65,12 @@ def test_panel_updates_live_when_the_checks_finish(  # noqa: F811
     assert Message.objects.get(pk=message.pk).deliverability_verdict == "pass"
 
 
-def test_rerun_button_checks_again_with_fresh_dns(  # noqa: F811
-    live_maildog, page, inbox, member, auth_zones, loopback_dns  # noqa: F811
+def test_rerun_button_checks_again_with_fresh_dns(
+    maildog_server, page, inbox, member, auth_zones, loopback_dns
 ):
     message = store_message(inbox, message_bytes("orders@late.test"), mail_from="orders@late.test")
-    log_in(page, live_maildog, member)
-    page.goto(live_maildog.url + message.get_absolute_url())
+    log_in(page, maildog_server, member)
+    page.goto(maildog_server.url + message.get_absolute_url())
     expect(page.locator("#auth-checks")).to_contain_text("Not checked yet")
 
     page.click("#auth-checks >> text=Run checks now")

@@ -7,16 +7,12 @@ SIGTERM is acknowledged with 250 and must still be there afterwards; checks
 not done are left for the next start.
 """
 
-import os
 import re
 import signal
 import smtplib
 import socket
-import subprocess
-import sys
 import threading
 import time
-from pathlib import Path
 
 import pytest
 from django.db import connection
@@ -24,13 +20,14 @@ from django.utils import timezone
 
 from inboxes.models import Message
 
-from .conftest import database_url, free_port
+from .processes import database_url, env_on_test_database, free_port, manage
 
 GRACE = 10
 DNS_TIMEOUT = 3
 QUEUED = 3_000
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# The process marker comes from `maildog_processes`; mail goes to it over SMTP.
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.smtp]
 
 
 @pytest.fixture
@@ -78,71 +75,48 @@ def queue_unchecked_messages(inbox, count):
     inbox.save(update_fields=["last_seq"])
 
 
-def wait_port(process, port, log_path, timeout=60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert process.poll() is None, log_path.read_text()
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise AssertionError(log_path.read_text())
-
-
 def test_sigterm_with_dns_unreachable_exits_within_the_grace_and_keeps_acknowledged_mail(
-    inbox, silent_nameserver, tls_files, client_tls_context, tmp_path
+    maildog_processes, inbox, silent_nameserver, tls_files, client_tls_context
 ):
     (dns_host, dns_port), queries = silent_nameserver
     queue_unchecked_messages(inbox, QUEUED)
     port = free_port()
     cert, key = tls_files
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "tests.settings",
-        "DATABASE_URL": database_url(connection.settings_dict),
-        "MAILDOG_TLS_CERT": str(cert),
-        "MAILDOG_TLS_KEY": str(key),
-        "MAILDOG_SMTP_HOSTNAME": "localhost",
-        "MAILDOG_SMTP_BIND": "127.0.0.1",
-        "MAILDOG_SMTP_PORTS": f"{port}:starttls",
-        "MAILDOG_SHUTDOWN_GRACE": str(GRACE),
-        "MAILDOG_DNS_NAMESERVERS": f"{dns_host}:{dns_port}",
-        "MAILDOG_DNS_TIMEOUT": str(DNS_TIMEOUT),
-        "MAILDOG_AUTH_CHECKS": "1",
-        "PYTHONUNBUFFERED": "1",
-    }
-    log_path = tmp_path / "runsmtp.log"
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen([sys.executable, "manage.py", "runsmtp"], cwd=Path(__file__).parent.parent,
-                                   env=env, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        wait_port(process, port, log_path)
-        acknowledged = []
-        with smtplib.SMTP("localhost", port, timeout=30) as client:
-            client.starttls(context=client_tls_context)
-            client.login(inbox.smtp_username, inbox.smtp_password)
-            for n in range(20):
-                client.mail("app@example.com")
-                client.rcpt("user@example.com")
-                code, reply = client.data(f"Subject: acknowledged {n}\r\n\r\nhi\r\n".encode())
-                assert code == 250, reply
-                acknowledged.append(int(re.search(rb"id=(\d+)", reply).group(1)))
-        # The checks are busy with the silent nameserver.
-        deadline = time.monotonic() + 10
-        while not queries and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert queries, "the checks never asked the nameserver"
+    env = env_on_test_database(
+        database_url(connection.settings_dict),
+        MAILDOG_TLS_CERT=cert,
+        MAILDOG_TLS_KEY=key,
+        MAILDOG_SMTP_HOSTNAME="localhost",
+        MAILDOG_SMTP_BIND="127.0.0.1",
+        MAILDOG_SMTP_PORTS=f"{port}:starttls",
+        MAILDOG_SHUTDOWN_GRACE=GRACE,
+        MAILDOG_DNS_NAMESERVERS=f"{dns_host}:{dns_port}",
+        MAILDOG_DNS_TIMEOUT=DNS_TIMEOUT,
+        MAILDOG_AUTH_CHECKS=1,
+    )
+    process = maildog_processes.start("runsmtp", manage("runsmtp"), env)
+    process.wait_port(port)
+    acknowledged = []
+    with smtplib.SMTP("localhost", port, timeout=30) as client:
+        client.starttls(context=client_tls_context)
+        client.login(inbox.smtp_username, inbox.smtp_password)
+        for n in range(20):
+            client.mail("app@example.com")
+            client.rcpt("user@example.com")
+            code, reply = client.data(f"Subject: acknowledged {n}\r\n\r\nhi\r\n".encode())
+            assert code == 250, reply
+            acknowledged.append(int(re.search(rb"id=(\d+)", reply).group(1)))
+    # The checks are busy with the silent nameserver.
+    deadline = time.monotonic() + 10
+    while not queries and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert queries, "the checks never asked the nameserver"
 
-        process.send_signal(signal.SIGTERM)
-        sent_at = time.monotonic()
-        returncode = process.wait(GRACE + 60)
-        took = time.monotonic() - sent_at
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(5)
-    output = log_path.read_text()
+    process.popen.send_signal(signal.SIGTERM)
+    sent_at = time.monotonic()
+    returncode = process.popen.wait(GRACE + 60)
+    took = time.monotonic() - sent_at
+    output = process.output()
     print(f"runsmtp stopped {took:.1f}s after SIGTERM (grace {GRACE}s, DNS timeout {DNS_TIMEOUT}s, "
           f"{QUEUED} checks queued, {len(queries)} DNS queries unanswered)")
     assert returncode == 0, output

@@ -16,7 +16,6 @@ from pathlib import Path
 
 import pytest
 from django.contrib.auth import authenticate
-from django.core.cache import cache
 from django.core.mail import EmailMultiAlternatives, get_connection
 
 from maildog_client import MaildogClient, MaildogError, MaildogTimeout
@@ -28,11 +27,6 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # The server process reads what the tests write: it must be committed.
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def fresh_rate_limits():
-    cache.clear()
 
 
 @pytest.fixture
@@ -50,7 +44,7 @@ def send(maildog_server, inbox, subject, body, to=("ann@example.com",), html=Non
     connection = get_connection(
         "django.core.mail.backends.smtp.EmailBackend",
         host="localhost",
-        port=maildog_server.smtp_port,
+        port=maildog_server.starttls_port,
         username=inbox.smtp_username,
         password=inbox.smtp_password,
         use_tls=True,
@@ -133,7 +127,7 @@ def app_sends_through_maildog(settings, maildog_server, inbox, trust_test_ca):
     """The application under test, configured as docs/api.md says: Django's SMTP backend to Maildog."""
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST = "localhost"
-    settings.EMAIL_PORT = maildog_server.smtp_port
+    settings.EMAIL_PORT = maildog_server.starttls_port
     settings.EMAIL_USE_TLS = True
     settings.EMAIL_HOST_USER = inbox.smtp_username
     settings.EMAIL_HOST_PASSWORD = inbox.smtp_password
@@ -192,7 +186,7 @@ def test_plugin_runs_in_a_test_suite_without_django(maildog_server, trust_test_c
             "MAILDOG_URL": maildog_server.url,
             "MAILDOG_TOKEN": key,
             "MAILDOG_INBOX_ID": str(inbox.pk),
-            "SMTP_PORT": str(maildog_server.smtp_port),
+            "SMTP_PORT": str(maildog_server.starttls_port),
             "SMTP_USER": inbox.smtp_username,
             "SMTP_PASSWORD": inbox.smtp_password,
         }

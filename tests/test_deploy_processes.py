@@ -1,16 +1,18 @@
-"""The Procfile's processes, run as separate OS processes against PostgreSQL and Redis.
+"""The Procfile's processes, run as separate OS processes.
 
 Everything follows the Procfile: the build step (collectstatic), `release`,
-then `web` and `smtp`. Messages delivered over SMTP with verified TLS reach
-browsers' websockets on every web process (through Redis) and their pages; then
-the smtp process is restarted while a client keeps sending, and every message
-the client sent is either stored exactly once after a 250 or refused in a way
-the client sees.
+then `web` and `smtp`. On the embedded default (SQLite in the data directory,
+no Redis) one web and one smtp process share the database: mail delivered
+over SMTP with verified TLS is on the web process's pages.
 
-Two web and two smtp processes run at once, as in a scaled deployment.
-The suite's own database may be SQLite: this test always makes a throwaway
-PostgreSQL database (on DATABASE_URL's server, else 127.0.0.1:5432) and uses
-Redis (REDIS_URL, else 127.0.0.1:6379/6) under a channel prefix of its own.
+Scaled, two web and two smtp processes run at once against PostgreSQL and
+Redis (marked `postgres`): messages reach browsers' websockets on every web
+process; then the smtp process is restarted while a client keeps sending, and
+every message the client sent is either stored exactly once after a 250 or
+refused in a way the client sees. The suite's own database may be SQLite: the
+scaled deployment always makes a throwaway PostgreSQL database (on
+DATABASE_URL's server, else 127.0.0.1:5432) and uses Redis (REDIS_URL, else
+127.0.0.1:6379/6) under a channel prefix of its own.
 """
 
 import json
@@ -46,7 +48,7 @@ def _postgres_server() -> dict:
 
 
 @pytest.fixture(scope="module")
-def procs_database():
+def postgres_database():
     server = _postgres_server()
     name = f"{server['base']}_procs_{secrets.token_hex(4)}"
     admin = dict(host=server["host"], port=server["port"], user=server["user"], password=server["password"])
@@ -90,16 +92,11 @@ print(json.dumps({"inbox": inbox.pk, "username": inbox.smtp_username, "password"
 """
 
 
-@pytest.fixture(scope="module")
-def deployment(procs_database, tls_files, tmp_path_factory):
-    """Build, release, then the web and smtp processes, all with one production environment."""
-    tmp = tmp_path_factory.mktemp("deployment")
+def release(tmp, tls_files, ports, **settings) -> tuple[dict, dict]:
+    """The build step (as docs/deploy.md has it) and the Procfile's release, with one production
+    environment; then a user, a team, an inbox and a session. Returns the environment and those facts."""
     cert, key = tls_files
-    ports = {name: free_port() for name in ("web", "web2", "smtp", "smtp2", "health", "health2")}
     env = production_env(
-        DATABASE_URL=procs_database["url"],
-        REDIS_URL=os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/6",
-        MAILDOG_REDIS_PREFIX=f"maildog-procs-{secrets.token_hex(4)}",
         ALLOWED_HOSTS="127.0.0.1,localhost",
         MAILDOG_BEHIND_PROXY="1",
         MAILDOG_DATA_DIR=tmp / "data",
@@ -114,15 +111,59 @@ def deployment(procs_database, tls_files, tmp_path_factory):
         # SPF/DKIM/DMARC would query public DNS; the checks have their own tests with a loopback DNS server.
         MAILDOG_AUTH_CHECKS="0",
         PORT=ports["web"],
+        **settings,
     )
-    # The build step (as docs/deploy.md has it), then the Procfile's release.
     for step in ("python manage.py collectstatic --noinput", procfile()["release"]):
         result = run(step, env, timeout=180)
         assert result.returncode == 0, f"{step}:\n{result.stdout}\n{result.stderr}"
     result = run(f"python manage.py shell -c '{SETUP_SCRIPT}'", env)
     assert result.returncode == 0, result.stderr
-    facts = json.loads(result.stdout.strip().splitlines()[-1])
+    return env, json.loads(result.stdout.strip().splitlines()[-1])
 
+
+def start(deployment: dict, names) -> dict:
+    """Wait until the named processes of `deployment` are healthy; stop them all if one is not."""
+    try:
+        for name in names:
+            if name.startswith("web"):
+                response = deployment[name].wait_http(f"http://127.0.0.1:{deployment['ports'][name]}/health/")
+                assert response.status_code == 200, deployment[name].output()
+            else:
+                wait_smtp_healthy(deployment, name, name.replace("smtp", "health"))
+    except BaseException:
+        for name in names:
+            deployment[name].stop()
+        raise
+    return deployment
+
+
+@pytest.fixture(scope="module")
+def deployment(tls_files, tmp_path_factory):
+    """The embedded default: SQLite in the data directory, no Redis; one web and one smtp process."""
+    tmp = tmp_path_factory.mktemp("deployment")
+    ports = {name: free_port() for name in ("web", "smtp", "health")}
+    env, facts = release(tmp, tls_files, ports)
+    deployment = {
+        "env": env, "tmp": tmp, "ports": ports, **facts,
+        "web": Process("web", procfile()["web"], env, tmp),
+        "smtp": Process("smtp", procfile()["smtp"], env, tmp),
+    }
+    yield start(deployment, ("web", "smtp"))
+    for name in ("web", "smtp"):
+        deployment[name].stop()
+
+
+@pytest.fixture(scope="module")
+def scaled_deployment(postgres_database, tls_files, tmp_path_factory):
+    """Two web and two smtp processes on PostgreSQL and Redis, as in a scaled deployment."""
+    tmp = tmp_path_factory.mktemp("scaled")
+    ports = {name: free_port() for name in ("web", "web2", "smtp", "smtp2", "health", "health2")}
+    env, facts = release(
+        tmp, tls_files, ports,
+        DATABASE_URL=postgres_database["url"],
+        REDIS_URL=os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/6",
+        MAILDOG_REDIS_PREFIX=f"maildog-procs-{secrets.token_hex(4)}",
+    )
     # Two of each: any web process must hear of messages from any smtp process.
     smtp_env = dict(env, LOG_FORMAT="json")
     smtp2_env = dict(
@@ -135,16 +176,9 @@ def deployment(procs_database, tls_files, tmp_path_factory):
         "smtp": Process("smtp", procfile()["smtp"], smtp_env, tmp),
         "smtp2": Process("smtp", procfile()["smtp"], smtp2_env, tmp),
     }
-    try:
-        for web in ("web", "web2"):
-            response = deployment[web].wait_http(f"http://127.0.0.1:{ports[web]}/health/")
-            assert response.status_code == 200, deployment[web].output()
-        wait_smtp_healthy(deployment)
-        wait_smtp_healthy(deployment, "smtp2", "health2")
-        yield deployment
-    finally:
-        for name in ("web", "web2", "smtp", "smtp2"):
-            deployment[name].stop()
+    yield start(deployment, ("web", "web2", "smtp", "smtp2"))
+    for name in ("web", "web2", "smtp", "smtp2"):
+        deployment[name].stop()
 
 
 def wait_smtp_healthy(deployment, name="smtp", health="health"):
@@ -233,13 +267,26 @@ def test_static_files_are_hashed_compressed_and_cached(deployment):
     assert "immutable" in response.headers["Cache-Control"]
 
 
+def test_mail_sent_to_the_smtp_process_is_on_the_web_process_pages(deployment, client_context):
+    with smtp_login(deployment, client_context) as client:
+        client.sendmail("app@example.com", ["user@example.com"], email("Deployed on SQLite"))
+    inbox_page = web_get(deployment, f"/inboxes/{deployment['inbox']}/")
+    assert inbox_page.status_code == 200
+    assert "Deployed on SQLite" in inbox_page.text
+    anonymous = httpx.get(
+        f"http://127.0.0.1:{deployment['ports']['web']}/inboxes/{deployment['inbox']}/",
+        headers={"X-Forwarded-Proto": "https"}, timeout=WEB_TIMEOUT,
+    )
+    assert "Deployed on SQLite" not in anonymous.text
+
+
 def test_messages_from_any_smtp_process_reach_websockets_and_pages_on_any_web_process(
-    deployment, client_context
+    scaled_deployment, client_context
 ):
-    with open_websocket(deployment, "web") as websocket, open_websocket(deployment, "web2") as websocket2:
+    with open_websocket(scaled_deployment, "web") as websocket, open_websocket(scaled_deployment, "web2") as websocket2:
         subjects = {"smtp": "Deployed and live", "smtp2": "Also from the second smtp process"}
         for smtp, subject in subjects.items():
-            with smtp_login(deployment, client_context, smtp) as client:
+            with smtp_login(scaled_deployment, client_context, smtp) as client:
                 client.sendmail("app@example.com", ["user@example.com"], email(subject))
         received = [
             {event["message"]["subject"]: event for event in _events(socket, 2)} for socket in (websocket, websocket2)
@@ -249,13 +296,13 @@ def test_messages_from_any_smtp_process_reach_websockets_and_pages_on_any_web_pr
 
     for subject, web in ((subjects["smtp"], "web2"), (subjects["smtp2"], "web")):
         message_id = received[0][subject]["message"]["id"]
-        path = f"/inboxes/{deployment['inbox']}/messages/{message_id}/"
-        page = web_get(deployment, path, web)
+        path = f"/inboxes/{scaled_deployment['inbox']}/messages/{message_id}/"
+        page = web_get(scaled_deployment, path, web)
         assert page.status_code == 200
         assert subject in page.text
         # Without the session the page is not shown.
         anonymous = httpx.get(
-            f"http://127.0.0.1:{deployment['ports'][web]}{path}", headers={"X-Forwarded-Proto": "https"},
+            f"http://127.0.0.1:{scaled_deployment['ports'][web]}{path}", headers={"X-Forwarded-Proto": "https"},
             timeout=WEB_TIMEOUT,
         )
         assert subject not in anonymous.text
@@ -327,18 +374,22 @@ class StreamingClient(threading.Thread):
         assert len(self.accepted) >= count, (self.accepted, self.refused, self.connection_errors)
 
 
-def test_restarting_smtp_while_a_client_sends_loses_nothing_silently(deployment, client_context, procs_database):
-    with open_websocket(deployment) as websocket:
-        stream = StreamingClient(deployment, client_context)
+def test_restarting_smtp_while_a_client_sends_loses_nothing_silently(
+    scaled_deployment, client_context, postgres_database
+):
+    with open_websocket(scaled_deployment) as websocket:
+        stream = StreamingClient(scaled_deployment, client_context)
         stream.start()
         try:
             stream.wait_accepted(5)
-            old = deployment["smtp"]
+            old = scaled_deployment["smtp"]
             assert old.stop() == 0, old.output()
             accepted_by_old = dict(stream.accepted)
             accepted_before_restart = len(accepted_by_old)
-            deployment["smtp"] = Process("smtp", procfile()["smtp"], deployment["smtp_env"], deployment["tmp"])
-            wait_smtp_healthy(deployment)
+            scaled_deployment["smtp"] = Process(
+                "smtp", procfile()["smtp"], scaled_deployment["smtp_env"], scaled_deployment["tmp"]
+            )
+            wait_smtp_healthy(scaled_deployment)
             stream.wait_accepted(accepted_before_restart + 5)
         finally:
             stream.stop_sending.set()
@@ -354,10 +405,10 @@ def test_restarting_smtp_while_a_client_sends_loses_nothing_silently(deployment,
     assert set(stream.accepted) | set(stream.refused) | set(stream.connection_errors) == attempted
     assert refused_4xx == set(stream.refused), f"permanent refusals during a restart: {stream.refused}"
 
-    with procs_database["connect"]() as conn:
+    with postgres_database["connect"]() as conn:
         rows = conn.execute(
             "SELECT id, subject FROM inboxes_message WHERE inbox_id = %s AND subject LIKE 'stream %%'",
-            [deployment["inbox"]],
+            [scaled_deployment["inbox"]],
         ).fetchall()
     stored = {}
     for message_id, subject in rows:
@@ -379,21 +430,21 @@ def test_restarting_smtp_while_a_client_sends_loses_nothing_silently(deployment,
         json.loads(line) for line in old.output().splitlines()
         if line.startswith("{") and '"smtp_session"' in line
     ]
-    assert sessions and all(entry["auth_user"] == deployment["username"] for entry in sessions)
+    assert sessions and all(entry["auth_user"] == scaled_deployment["username"] for entry in sessions)
     assert {entry["outcome"] for entry in sessions} <= {"stored", "partial", "refused", "no_message"}
     logged_ids = {message_id for entry in sessions for message_id in entry["messages"]}
     assert set(accepted_by_old.values()) <= logged_ids
-    assert deployment["password"] not in old.output()
+    assert scaled_deployment["password"] not in old.output()
     assert "Body of stream" not in old.output()
 
 
-def test_an_idle_websocket_stays_open_and_still_gets_events(deployment, client_context):
+def test_an_idle_websocket_stays_open_and_still_gets_events(scaled_deployment, client_context):
     # The Redis layer blocks up to 5 s per receive: a websocket idle for longer
     # must neither be closed by the server nor miss the next event.
-    with open_websocket(deployment, "web2") as websocket:
+    with open_websocket(scaled_deployment, "web2") as websocket:
         with pytest.raises(TimeoutError):
             websocket.recv(timeout=7)
-        with smtp_login(deployment, client_context, "smtp2") as client:
+        with smtp_login(scaled_deployment, client_context, "smtp2") as client:
             client.sendmail("app@example.com", ["user@example.com"], email("After a quiet spell"))
         [event] = _events(websocket, 1)
     assert event["message"]["subject"] == "After a quiet spell"

@@ -2,8 +2,6 @@
 
 from email.message import EmailMessage
 
-import pytest
-from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
 
@@ -11,10 +9,6 @@ from .conftest import store_message
 
 FILENAME = "Rechnung März 2026 – €.pdf"
 
-
-@pytest.fixture(autouse=True)
-def fresh_rate_limits():
-    cache.clear()
 
 
 def invoice(inbox):

@@ -10,7 +10,7 @@ import pytest
 
 from smtpd.health import SMTPHealthServer
 
-from .processes import Process, free_port, procfile, production_env
+from .processes import free_port, procfile, production_env
 
 UNREACHABLE_DATABASE = "postgres://postgres@127.0.0.1:1/maildog_unreachable"
 
@@ -38,16 +38,13 @@ def test_web_health_only_answers_reads(client, db):
     assert client.post("/health/").status_code == 404
 
 
-def test_web_process_health_is_503_when_the_database_is_down(tmp_path):
+def test_web_process_health_is_503_when_the_database_is_down(maildog_processes, tmp_path):
     port = free_port()
     env = production_env(PORT=port, DATABASE_URL=UNREACHABLE_DATABASE, MAILDOG_DATA_DIR=tmp_path)
-    web = Process("web", procfile()["web"], env, tmp_path)
-    try:
-        response = web.wait_http(f"http://127.0.0.1:{port}/health/")
-        assert response.status_code == 503
-        assert response.json() == {"status": "error", "database": "error"}
-    finally:
-        web.stop()
+    web = maildog_processes.start("web", procfile()["web"], env)
+    response = web.wait_http(f"http://127.0.0.1:{port}/health/")
+    assert response.status_code == 503
+    assert response.json() == {"status": "error", "database": "error"}
 
 
 # --- smtp -------------------------------------------------------------------
@@ -87,22 +84,20 @@ def test_smtp_health_answers_only_get_on_its_path(smtp_health):
     assert head.status_code == 200 and head.content == b""
 
 
-def test_smtp_process_health_is_503_when_the_database_is_down(tmp_path):
+def test_smtp_process_health_is_503_when_the_database_is_down(maildog_processes, tmp_path):
     health_port = free_port()
     env = production_env(
         DATABASE_URL=UNREACHABLE_DATABASE, MAILDOG_DATA_DIR=tmp_path,
         MAILDOG_SMTP_BIND="127.0.0.1", MAILDOG_SMTP_PORTS=f"{free_port()}:starttls",
         MAILDOG_SMTP_HEALTH_PORT=health_port,
     )
-    smtp = Process("smtp", procfile()["smtp"], env, tmp_path)
-    try:
-        response = smtp.wait_http(f"http://127.0.0.1:{health_port}/health")
-        assert response.status_code == 503
-        body = response.json()
-        assert body["listeners"] == "ok"
-        assert body["database"] == "error"
-    finally:
-        assert smtp.stop() == 0, smtp.output()
+    smtp = maildog_processes.start("smtp", procfile()["smtp"], env)
+    response = smtp.wait_http(f"http://127.0.0.1:{health_port}/health")
+    assert response.status_code == 503
+    body = response.json()
+    assert body["listeners"] == "ok"
+    assert body["database"] == "error"
+    assert smtp.stop() == 0, smtp.output()
     assert "SMTP server stopped" in smtp.output()
 
 

@@ -7,7 +7,7 @@ from django.core.checks import Error
 
 from smtpd import checks
 
-from .processes import REPO, production_env, run
+from .processes import REPO, production_env
 
 SHOW_SETTINGS = (
     "python manage.py shell -c 'import json; from django.conf import settings as s; print(json.dumps({"
@@ -37,44 +37,45 @@ def documented_env(tmp_path, test_ca):
     return production_env(**env)
 
 
-def shown_settings(**env):
-    result = run(SHOW_SETTINGS, production_env(**env))
+def shown_settings(maildog_processes, **env):
+    result = maildog_processes.run(SHOW_SETTINGS, production_env(**env))
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def test_check_deploy_passes_with_the_documented_environment(tmp_path, test_ca):
-    result = run("python manage.py check --deploy --fail-level WARNING", documented_env(tmp_path, test_ca))
+def test_check_deploy_passes_with_the_documented_environment(maildog_processes, tmp_path, test_ca):
+    env = documented_env(tmp_path, test_ca)
+    result = maildog_processes.run("python manage.py check --deploy --fail-level WARNING", env)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout
 
 
-def test_check_deploy_fails_when_https_protections_are_turned_off(tmp_path, test_ca):
+def test_check_deploy_fails_when_https_protections_are_turned_off(maildog_processes, tmp_path, test_ca):
     env = documented_env(tmp_path, test_ca)
     env.update(SECURE_SSL_REDIRECT="0", SESSION_COOKIE_SECURE="0", SECURE_HSTS_SECONDS="0")
-    result = run("python manage.py check --deploy --fail-level WARNING", env)
+    result = maildog_processes.run("python manage.py check --deploy --fail-level WARNING", env)
     assert result.returncode != 0
     for check_id in ("security.W004", "security.W008", "security.W012"):
         assert check_id in result.stderr
 
 
-def test_missing_secret_key_with_debug_off_stops_start_up(tmp_path):
+def test_missing_secret_key_with_debug_off_stops_start_up(maildog_processes, tmp_path):
     env = production_env(MAILDOG_DATA_DIR=tmp_path)
     del env["SECRET_KEY"]
-    result = run("python manage.py check", env)
+    result = maildog_processes.run("python manage.py check", env)
     assert result.returncode != 0
     assert "SECRET_KEY must be set when DEBUG is off" in result.stderr
 
 
-def test_secure_by_default_and_proxy_headers_configurable(tmp_path):
-    defaults = shown_settings(MAILDOG_DATA_DIR=tmp_path)
+def test_secure_by_default_and_proxy_headers_configurable(maildog_processes, tmp_path):
+    defaults = shown_settings(maildog_processes, MAILDOG_DATA_DIR=tmp_path)
     assert defaults == {
         "proxy": None, "redirect": True, "session_secure": True, "csrf_secure": True,
         "hsts": 31536000, "subdomains": True, "forwarded_host": False, "formatter": "text",
     }
     configured = shown_settings(
-        MAILDOG_DATA_DIR=tmp_path, MAILDOG_BEHIND_PROXY="1", USE_X_FORWARDED_HOST="1", SECURE_HSTS_SECONDS="3600",
-        SECURE_SSL_REDIRECT="0", LOG_FORMAT="json",
+        maildog_processes, MAILDOG_DATA_DIR=tmp_path, MAILDOG_BEHIND_PROXY="1", USE_X_FORWARDED_HOST="1",
+        SECURE_HSTS_SECONDS="3600", SECURE_SSL_REDIRECT="0", LOG_FORMAT="json",
     )
     assert configured["proxy"] == ["HTTP_X_FORWARDED_PROTO", "https"]
     assert configured["forwarded_host"] is True
@@ -83,8 +84,9 @@ def test_secure_by_default_and_proxy_headers_configurable(tmp_path):
     assert configured["formatter"] == "json"
 
 
-def test_unknown_log_format_stops_start_up(tmp_path):
-    result = run("python manage.py check", production_env(MAILDOG_DATA_DIR=tmp_path, LOG_FORMAT="xml"))
+def test_unknown_log_format_stops_start_up(maildog_processes, tmp_path):
+    env = production_env(MAILDOG_DATA_DIR=tmp_path, LOG_FORMAT="xml")
+    result = maildog_processes.run("python manage.py check", env)
     assert result.returncode != 0
     assert "LOG_FORMAT must be 'text' or 'json'" in result.stderr
 
@@ -129,16 +131,16 @@ def test_key_not_matching_the_certificate_is_an_error(settings, cert_files, test
     assert ids(checks.check_tls_files(None)) == ["maildog.E003"]
 
 
-def test_database_server_without_redis_warns(tmp_path):
+def test_database_server_without_redis_warns(maildog_processes, tmp_path):
     env = production_env(MAILDOG_DATA_DIR=tmp_path, DATABASE_URL="postgres://maildog@db.internal:5432/maildog")
-    result = run("python manage.py check", env)
+    result = maildog_processes.run("python manage.py check", env)
     assert result.returncode == 0
     assert "maildog.W001" in result.stderr and "REDIS_URL is not set" in result.stderr
-    result = run("python manage.py check", dict(env, REDIS_URL="redis://redis.internal:6379/0"))
+    result = maildog_processes.run("python manage.py check", dict(env, REDIS_URL="redis://redis.internal:6379/0"))
     assert result.returncode == 0 and "maildog.W001" not in result.stderr + result.stdout
     # The embedded default (SQLite, one process) needs no Redis.
     del env["DATABASE_URL"]
-    result = run("python manage.py check", env)
+    result = maildog_processes.run("python manage.py check", env)
     assert result.returncode == 0 and "maildog.W001" not in result.stderr + result.stdout
 
 

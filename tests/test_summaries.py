@@ -1,7 +1,6 @@
 """Live events and the API describe a message the same way: one summary."""
 
 import pytest
-from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
 
@@ -9,10 +8,6 @@ from inboxes.events import new_message_event
 
 from .conftest import store_message
 
-
-@pytest.fixture(autouse=True)
-def fresh_rate_limits():
-    cache.clear()
 
 
 @pytest.mark.parametrize(
