@@ -71,13 +71,13 @@ def child(name: str, data_dir: str, context: dict) -> dict:
     from django.test import Client
     from django.urls import reverse
 
-    from inboxes.ingest import SessionFacts, ingest
+    from inboxes.ingest import Incoming, SessionFacts, store_each
     from tests.hostile import CORPUS, _status, reset_peak
 
     hostile = CORPUS[name]()
     size = len(hostile.raw)
     started = time.perf_counter()
-    message = ingest(context["inbox"], hostile.raw, SessionFacts(mail_from="app@example.com", rcpt_tos=["qa@example.com"]))
+    [message] = store_each([Incoming(context["inbox"], hostile.raw, SessionFacts(mail_from="app@example.com", rcpt_tos=["qa@example.com"]))])
     store_seconds = time.perf_counter() - started
     path = hostile.part[0]
     del hostile

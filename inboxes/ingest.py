@@ -2,8 +2,8 @@
 
 The SMTP side stores through `store_each()` (via `smtpd.batching`), which
 gives every message its own outcome: the stored `Message` or the exception
-that kept it out. `ingest_many()` stores a group all or none, and `ingest()`
-one message. All are plain synchronous code, tested directly, and return only
+that kept it out; `ingest_many()` stores a group all or none. Both are plain
+synchronous code, tested directly, and return only
 after the commit; the SMTP handler answers 250 for a stored message and 451
 for an exception.
 
@@ -152,9 +152,13 @@ def ingest_many(items: list[Incoming], summaries: list[Summary] | None = None) -
     return messages
 
 
-def _close_broken_connection():
-    # After a failed write the connection may be unusable (the database went
-    # away); outside a transaction Django drops it so the next query reconnects.
+def close_stale_connection():
+    """Drop this thread's database connection if it is broken or past its age, so the next query reconnects.
+
+    Long-running processes (the SMTP listener, its worker threads) call it
+    before each unit of work, as Django does between requests. Never inside an
+    atomic block: closing there would break the caller's open transaction.
+    """
     if not connection.in_atomic_block:
         close_old_connections()
 
@@ -187,7 +191,7 @@ def store_each(items: list[Incoming]) -> list[Message | BaseException]:
         log.warning("group commit of %d messages failed (%s: %s); storing them one by one",
                     len(readable), type(error).__name__, error)
         for index in readable:
-            _close_broken_connection()
+            close_stale_connection()
             try:
                 outcomes[index] = ingest_many([items[index]], [summaries[index]])[0]
             except Exception as single_error:  # this message's own outcome: the SMTP side answers 451
@@ -196,8 +200,3 @@ def store_each(items: list[Incoming]) -> list[Message | BaseException]:
     for index, message in zip(readable, stored):
         outcomes[index] = message
     return [outcomes[index] for index in range(len(items))]
-
-
-def ingest(inbox_id: int, raw: bytes, facts: SessionFacts) -> Message:
-    """Store `raw` in the inbox exactly as received, enforce the cap, commit."""
-    return ingest_many([Incoming(inbox_id, raw, facts)])[0]

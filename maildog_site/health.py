@@ -21,7 +21,7 @@ def database_status(alias: str = "default") -> str:
     connection = connections[alias]
     try:
         # A long-running process must not probe with a connection the database
-        # dropped; inside a transaction (tests) the connection is managed for us.
+        # dropped; inside an atomic block, closing would break the caller's transaction.
         if not connection.in_atomic_block:
             connection.close_if_unusable_or_obsolete()
         with connection.cursor() as cursor:

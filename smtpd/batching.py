@@ -12,19 +12,11 @@ of its batch (`inboxes.ingest.store_each`).
 import asyncio
 
 from asgiref.sync import sync_to_async
-from django.db import close_old_connections, connection
 
-from inboxes.ingest import Incoming, store_each
+from inboxes.ingest import Incoming, close_stale_connection, store_each
 
 MAX_BATCH_MESSAGES = 200
 MAX_BATCH_BYTES = 32 * 1024 * 1024
-
-
-def close_stale_connection():
-    # A long-running process must not keep using a connection the database
-    # dropped; inside a transaction (tests) the connection is managed for us.
-    if not connection.in_atomic_block:
-        close_old_connections()
 
 
 def _store_batch(items):

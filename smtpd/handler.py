@@ -15,12 +15,12 @@ from django.db import DatabaseError
 
 from inboxes import events
 from inboxes.credentials import find_inbox_id
-from inboxes.ingest import Incoming, SessionFacts
+from inboxes.ingest import Incoming, SessionFacts, close_stale_connection
 from inboxes.models import Message
 from inboxes.signals import message_stored
 from maildog_site.logs import log_event
 
-from .batching import BatchWriter, close_stale_connection
+from .batching import BatchWriter
 from .protocol import MaildogSMTP
 from .sessions import SessionTable
 from .throttle import AuthThrottle

@@ -169,9 +169,19 @@ def wire_recorder(monkeypatch):
 
 # --- Web product fixtures -----------------------------------------------------
 
+def ingest(inbox_id: int, raw: bytes, facts):
+    """Store one message as the SMTP side does (`store_each`), raising what would have been its 451."""
+    from inboxes.ingest import Incoming, store_each
+
+    [outcome] = store_each([Incoming(inbox_id, raw, facts)])
+    if isinstance(outcome, BaseException):
+        raise outcome
+    return outcome
+
+
 def store_message(inbox, raw: bytes, **facts):
     """Store `raw` in `inbox` through the real ingest service (as the SMTP side does)."""
-    from inboxes.ingest import SessionFacts, ingest
+    from inboxes.ingest import SessionFacts
 
     defaults = {"mail_from": "app@example.com", "rcpt_tos": ["alice@example.com"], "client_ip": "127.0.0.1",
                 "helo": "app.example.com", "tls_version": "TLSv1.3", "tls_cipher": "TLS_AES_256_GCM_SHA384",

@@ -2,8 +2,10 @@
 
 from django.urls import reverse
 
-from inboxes.ingest import SessionFacts, ingest
+from inboxes.ingest import SessionFacts
 from tests.conftest import make_user
+
+from .conftest import ingest
 
 RAW = b"From: app@example.com\r\nSubject: Admin view\r\n\r\nBody \xe2\x9c\x93\r\n"
 

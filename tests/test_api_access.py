@@ -11,10 +11,10 @@ from django.urls import reverse
 
 from accounts.models import Membership
 from api.models import ApiToken
-from inboxes.ingest import SessionFacts, ingest
+from inboxes.ingest import SessionFacts
 from inboxes.models import Inbox, Message
 
-from .conftest import make_user
+from .conftest import ingest, make_user
 
 RAW = (
     b"From: app@example.com\r\nTo: alice@example.com\r\nSubject: Invoice\r\n"

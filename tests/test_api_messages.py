@@ -9,11 +9,10 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from inboxes.ingest import SessionFacts, ingest
+from inboxes.ingest import SessionFacts
 from inboxes.models import Message
 
-from .conftest import smtp_backend
-
+from .conftest import ingest, smtp_backend
 
 
 @pytest.fixture

@@ -10,11 +10,11 @@ from django.core.mail import EmailMessage
 from django.test import AsyncClient, Client
 from django.urls import reverse
 
-from inboxes.ingest import SessionFacts, ingest
+from inboxes.ingest import SessionFacts
 from inboxes.integration import STARTTLS, Listener
 from smtpd.server import SMTPService
 
-from .conftest import smtp_backend
+from .conftest import ingest, smtp_backend
 
 
 def wait_url(inbox, **params):

@@ -8,9 +8,11 @@ from channels.layers import get_channel_layer
 
 from deliverability.service import check_message, close_check_queue, schedule_check
 from inboxes.events import inbox_group
-from inboxes.ingest import SessionFacts, ingest
+from inboxes.ingest import SessionFacts
 from inboxes.models import Message
 from tests.authzones import GOOD_IP, OTHER_IP, message_bytes, sign
+
+from .conftest import ingest
 
 
 def store(inbox, raw, *, mail_from="orders@shop.test", client_ip=GOOD_IP, helo="mail.shop.test"):
@@ -153,7 +155,7 @@ async def test_checks_left_unfinished_are_resumed_at_the_next_start(transactiona
     from asgiref.sync import sync_to_async
 
     from deliverability.service import resume_checks
-    from inboxes.ingest import SessionFacts, ingest
+    from inboxes.ingest import SessionFacts
 
     raw = b"From: app@example.com\r\nSubject: never checked\r\n\r\nhi\r\n"
     stored = [

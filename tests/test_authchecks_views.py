@@ -3,9 +3,11 @@
 import pytest
 from django.urls import reverse
 
-from inboxes.ingest import SessionFacts, ingest
+from inboxes.ingest import SessionFacts
 from inboxes.models import Message
 from tests.authzones import GOOD_IP, message_bytes, sign
+
+from .conftest import ingest
 
 
 @pytest.fixture

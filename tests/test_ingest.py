@@ -4,8 +4,10 @@ from datetime import datetime, timezone
 
 import pytest
 
-from inboxes.ingest import Incoming, SessionFacts, ingest, ingest_many
+from inboxes.ingest import Incoming, SessionFacts, ingest_many
 from inboxes.models import Message
+
+from .conftest import ingest
 
 FACTS = SessionFacts(mail_from="app@example.com", rcpt_tos=["a@example.com"], client_ip="127.0.0.1", helo="app")
 

@@ -8,8 +8,10 @@ from django.core.mail import get_connection, send_mail
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from inboxes.ingest import SessionFacts, ingest
+from inboxes.ingest import SessionFacts
 from inboxes.models import Inbox, Message
+
+from .conftest import ingest
 
 
 def raw_message(subject: str) -> bytes:

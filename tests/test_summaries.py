@@ -9,7 +9,6 @@ from inboxes.events import new_message_event
 from .conftest import store_message
 
 
-
 @pytest.mark.parametrize(
     "raw",
     [
