@@ -14,9 +14,7 @@ class ApiToken(models.Model):
     name = models.CharField(max_length=100)
     key_hash = models.CharField(max_length=64, unique=True)
     prefix = models.CharField(max_length=12, help_text="The key's first characters, to recognise it.")
-    inbox = models.ForeignKey(
-        "inboxes.Inbox", models.CASCADE, null=True, blank=True, related_name="api_tokens"
-    )
+    inbox = models.ForeignKey("inboxes.Inbox", models.CASCADE, null=True, blank=True, related_name="api_tokens")
     created = models.DateTimeField(default=timezone.now)
     last_used_at = models.DateTimeField(null=True, blank=True)
 

@@ -77,7 +77,13 @@ def child(name: str, data_dir: str, context: dict) -> dict:
     hostile = CORPUS[name]()
     size = len(hostile.raw)
     started = time.perf_counter()
-    [message] = store_each([Incoming(context["inbox"], hostile.raw, SessionFacts(mail_from="app@example.com", rcpt_tos=["qa@example.com"]))])
+    [message] = store_each(
+        [
+            Incoming(
+                context["inbox"], hostile.raw, SessionFacts(mail_from="app@example.com", rcpt_tos=["qa@example.com"])
+            )
+        ]
+    )
     store_seconds = time.perf_counter() - started
     path = hostile.part[0]
     del hostile
@@ -131,8 +137,11 @@ def main() -> int:
             f"Opening hostile messages ({database}); budgets: < {TIME_BUDGET:g} s, "
             f"< {MEMORY_BUDGET:g}x size + {FIXED_ALLOWANCE // 2**20} MiB per request\n\n"
         )
-        header = f"{'message':22} {'size':>12} {'store s':>8} " + " ".join(f"{label:>22}" for label in (
-            "page", "text tab", "MIME tab", "API detail", "part download")) + "   worst s  worst x  verdict\n"
+        header = (
+            f"{'message':22} {'size':>12} {'store s':>8} "
+            + " ".join(f"{label:>22}" for label in ("page", "text tab", "MIME tab", "API detail", "part download"))
+            + "   worst s  worst x  verdict\n"
+        )
         sys.stdout.write(header)
         failures = 0
         for name in names:
@@ -158,7 +167,8 @@ def main() -> int:
             ok = worst_seconds < TIME_BUDGET and worst_extra < MEMORY_BUDGET * size + FIXED_ALLOWANCE
             failures += not ok
             sys.stdout.write(
-                f"{name:22} {size:>12,} {result['store_seconds']:8.3f} " + " ".join(f"{cell:>22}" for cell in cells)
+                f"{name:22} {size:>12,} {result['store_seconds']:8.3f} "
+                + " ".join(f"{cell:>22}" for cell in cells)
                 + f"   {worst_seconds:7.3f}  {ratio:7.2f}  {'ok' if ok else 'OVER BUDGET'}\n"
             )
         sys.stdout.write(

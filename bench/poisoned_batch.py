@@ -98,12 +98,29 @@ def run_round(port, context, creds_a, creds_b, round_no):
     threads = []
     for n in range(SESSIONS):
         ehlo, mail_from, rcpt_to, data = POISONS[n % len(POISONS)]
-        threads.append(threading.Thread(
-            target=session, args=(port, context, creds_a, ehlo, mail_from, rcpt_to, data, start, replies, "poisoned")))
-        threads.append(threading.Thread(
-            target=session, args=(port, context, creds_b, b"app.b.test", b"MAIL FROM:<app@b.test>",
-                                  b"RCPT TO:<user@b.test>", normal_message(round_no * SESSIONS + n), start,
-                                  replies, "normal")))
+        threads.append(
+            threading.Thread(
+                target=session,
+                args=(port, context, creds_a, ehlo, mail_from, rcpt_to, data, start, replies, "poisoned"),
+            )
+        )
+        threads.append(
+            threading.Thread(
+                target=session,
+                args=(
+                    port,
+                    context,
+                    creds_b,
+                    b"app.b.test",
+                    b"MAIL FROM:<app@b.test>",
+                    b"RCPT TO:<user@b.test>",
+                    normal_message(round_no * SESSIONS + n),
+                    start,
+                    replies,
+                    "normal",
+                ),
+            )
+        )
     started = time.perf_counter()
     for thread in threads:
         thread.start()
@@ -147,7 +164,10 @@ def main():
     for team in ("A", "B"):
         created = subprocess.run(
             [*manage, "createinbox", "--team", f"Team {team}", "--name", team, "--json"],
-            env=env, check=True, capture_output=True, text=True,
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
         )
         inbox = json.loads(created.stdout)
         creds[team] = (inbox["username"], inbox["password"])
@@ -155,8 +175,10 @@ def main():
     try:
         wait_for_port(port, server)
         context = ssl.create_default_context(cafile=str(Path(data_dir) / "tls" / "maildog-ca.pem"))
-        print(f"# {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
-              f"database {os.environ.get('DATABASE_URL', 'SQLite (embedded default)').split('@')[-1]}")
+        print(
+            f"# {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
+            f"database {os.environ.get('DATABASE_URL', 'SQLite (embedded default)').split('@')[-1]}"
+        )
         print(f"# {args.rounds} rounds of {SESSIONS} poisoned + {SESSIONS} normal concurrent sessions")
         normal, poisoned, durations = Counter(), Counter(), []
         for round_no in range(args.rounds):
@@ -165,11 +187,17 @@ def main():
             for kind, code in replies:
                 (normal if kind == "normal" else poisoned)[code] += 1
         total = args.rounds * SESSIONS
-        print(json.dumps({
-            "normal_250": normal[250], "normal_sent": total, "normal_replies": dict(normal),
-            "poisoned_replies": {str(code): count for code, count in poisoned.items()},
-            "round_seconds_median": round(sorted(durations)[len(durations) // 2], 3),
-        }))
+        print(
+            json.dumps(
+                {
+                    "normal_250": normal[250],
+                    "normal_sent": total,
+                    "normal_replies": dict(normal),
+                    "poisoned_replies": {str(code): count for code, count in poisoned.items()},
+                    "round_seconds_median": round(sorted(durations)[len(durations) // 2], 3),
+                }
+            )
+        )
         print(f"normal messages answered 250: {normal[250]} of {total} ({normal[250] / total:.0%})")
     finally:
         server.send_signal(signal.SIGTERM)

@@ -152,17 +152,24 @@ def main():
     subprocess.run([*manage, "migrate", "-v", "0"], env=env, check=True)
     created = subprocess.run(
         [*manage, "createinbox", "--team", "Bench", "--name", "Bench", "--json"],
-        env=env, check=True, capture_output=True, text=True,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
     )
     inbox = json.loads(created.stdout)
     creds = (inbox["username"], inbox["password"])
     resource.setrlimit(resource.RLIMIT_NOFILE, (8192, 8192))
     ca = str(Path(data_dir) / "tls" / "maildog-ca.pem")
-    print(f"# {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}; "
-          f"runsmtp (uvloop) with default session limits, RLIMIT_AS {MEMORY_CAP // 1024**2} MB, "
-          f"a fresh process per kind")
-    print(f"# {args.connections} connections per kind from {len(SOURCES)} addresses; "
-          f"budget {BUDGET // 1024} KB per connection")
+    print(
+        f"# {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}; "
+        f"runsmtp (uvloop) with default session limits, RLIMIT_AS {MEMORY_CAP // 1024**2} MB, "
+        f"a fresh process per kind"
+    )
+    print(
+        f"# {args.connections} connections per kind from {len(SOURCES)} addresses; "
+        f"budget {BUDGET // 1024} KB per connection"
+    )
     for kind in args.kinds.split(","):
         # A fresh server per kind: memory freed by one kind would hide the next one's cost.
         server = subprocess.Popen([*manage, "runsmtp"], env=env, stdout=subprocess.DEVNULL, preexec_fn=cap_child)
@@ -174,15 +181,19 @@ def main():
             held = settle(server.pid)
             served = legitimate_client(ports["starttls"], ca, creds)
             per_connection = (held - before) / args.connections
-            print(json.dumps({
-                "kind": kind,
-                "connections": args.connections,
-                "rss_before_mb": round(before / 1024**2, 1),
-                "rss_with_them_mb": round(held / 1024**2, 1),
-                "per_connection_kb": round(per_connection / 1024, 1),
-                "budget_ratio": round(per_connection / BUDGET, 2),
-                "legitimate_client": served,
-            }))
+            print(
+                json.dumps(
+                    {
+                        "kind": kind,
+                        "connections": args.connections,
+                        "rss_before_mb": round(before / 1024**2, 1),
+                        "rss_with_them_mb": round(held / 1024**2, 1),
+                        "per_connection_kb": round(per_connection / 1024, 1),
+                        "budget_ratio": round(per_connection / BUDGET, 2),
+                        "legitimate_client": served,
+                    }
+                )
+            )
             for conn in conns:
                 conn.close()
         finally:
@@ -200,6 +211,7 @@ def wait_listening(server, port):
             if time.monotonic() > deadline or server.poll() is not None:
                 sys.exit("runsmtp did not start")
             time.sleep(0.1)
+
 
 if __name__ == "__main__":
     main()

@@ -156,7 +156,10 @@ def main():
     subprocess.run([*manage, "migrate", "-v", "0"], env=env, check=True)
     created = subprocess.run(
         [*manage, "createinbox", "--team", "Bench", "--name", "Bench", "--json"],
-        env=env, check=True, capture_output=True, text=True,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
     )
     inbox = json.loads(created.stdout)
     server = subprocess.Popen([*manage, "runsmtp"], env=env, stdout=subprocess.DEVNULL)
@@ -164,9 +167,11 @@ def main():
         wait_for_port(port, server)
         ca = str(Path(data_dir) / "tls" / "maildog-ca.pem")
         creds = (inbox["username"], inbox["password"])
-        print(f"# {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
-              f"database {os.environ.get('DATABASE_URL', 'SQLite (embedded default)').split('@')[-1]}, "
-              f"channel layer {'Redis' if os.environ.get('REDIS_URL') else 'in-memory'}")
+        print(
+            f"# {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
+            f"database {os.environ.get('DATABASE_URL', 'SQLite (embedded default)').split('@')[-1]}, "
+            f"channel layer {'Redis' if os.environ.get('REDIS_URL') else 'in-memory'}"
+        )
         print(f"# {args.messages} messages per mode, {args.concurrency} sessions, {args.processes} client processes")
         for mode in args.modes.split(","):
             print(json.dumps(run_mode(mode, port, ca, creds, args.messages, args.concurrency, args.processes)))

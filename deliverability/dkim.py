@@ -90,9 +90,19 @@ def _verify_one(raw: bytes, index: int, resolver) -> dict:
     lookup = _KeyLookup(resolver)
     verifier = None
     result = {
-        "result": "permerror", "reason": "", "domain": "", "selector": "", "algorithm": "",
-        "canonicalization": "", "identity": "", "headers_signed": [], "body_length_limit": None,
-        "b_prefix": "", "key_bits": None, "key_type": "", "body_hash": "not checked",
+        "result": "permerror",
+        "reason": "",
+        "domain": "",
+        "selector": "",
+        "algorithm": "",
+        "canonicalization": "",
+        "identity": "",
+        "headers_signed": [],
+        "body_length_limit": None,
+        "b_prefix": "",
+        "key_bits": None,
+        "key_type": "",
+        "body_hash": "not checked",
     }
     try:
         verifier = dkimpy.DKIM(raw, logger=problems, minkey=MIN_RSA_KEY_BITS)
@@ -127,9 +137,11 @@ def _verify_one(raw: bytes, index: int, resolver) -> dict:
         result["reason"] = f"the key record at {key_name} is unusable: {problems.errors[-1]}"
     else:
         result.update(
-            result="fail", body_hash="pass",
+            result="fail",
+            body_hash="pass",
             reason="a signed header changed after signing (the body is intact; signed: "
-            + ", ".join(result["headers_signed"]) + ")",
+            + ", ".join(result["headers_signed"])
+            + ")",
         )
     return result
 

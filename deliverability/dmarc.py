@@ -56,8 +56,11 @@ def find_policy(domain: str, resolver) -> dict:
             return {"record": dmarc[0], "location": location, "tags": parse_record(dmarc[0])}
         if len(dmarc) > 1:
             # RFC 7489 6.6.3: several records at one name count as none.
-            return {"record": None, "location": location,
-                    "error": f"_dmarc.{location} has {len(dmarc)} DMARC records; receivers ignore them all"}
+            return {
+                "record": None,
+                "location": location,
+                "error": f"_dmarc.{location} has {len(dmarc)} DMARC records; receivers ignore them all",
+            }
     return {"record": None, "location": org}
 
 
@@ -73,7 +76,9 @@ def aligned(domain: str, from_domain: str, mode: str) -> bool:
 
 def _identifier(kind, domain, result, from_domain, mode):
     return {
-        "kind": kind, "domain": domain, "result": result,
+        "kind": kind,
+        "domain": domain,
+        "result": result,
         "aligned_relaxed": aligned(domain, from_domain, "r"),
         "aligned_strict": aligned(domain, from_domain, "s"),
         "aligned": aligned(domain, from_domain, mode),
@@ -84,14 +89,24 @@ def check_dmarc(from_header: str, dkim_results: list[dict], spf_result: dict, re
     """The DMARC result for the message and the disposition a receiver would apply."""
     resolver = resolver or get_resolver()
     domains = list(dict.fromkeys(from_domains(from_header)))
-    result = {"from_domain": domains[0] if domains else "", "result": "none", "reason": "",
-              "record": None, "location": "", "policy": "none", "policy_source": "",
-              "pct": 100, "adkim": "r", "aspf": "r", "identifiers": [], "disposition": "none",
-              "organizational_domain": ""}
+    result = {
+        "from_domain": domains[0] if domains else "",
+        "result": "none",
+        "reason": "",
+        "record": None,
+        "location": "",
+        "policy": "none",
+        "policy_source": "",
+        "pct": 100,
+        "adkim": "r",
+        "aspf": "r",
+        "identifiers": [],
+        "disposition": "none",
+        "organizational_domain": "",
+    }
     if len(domains) != 1:
         result["result"] = "permerror"
-        result["reason"] = ("the From header has no address" if not domains
-                            else "the From header names several domains")
+        result["reason"] = "the From header has no address" if not domains else "the From header names several domains"
         return result
     from_domain = domains[0]
     result["organizational_domain"] = organizational_domain(from_domain)

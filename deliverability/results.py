@@ -91,8 +91,11 @@ def headline(verdict: str, dkim: list[dict], spf: dict, dmarc: dict) -> str:
     if verdict == "none":
         return f"Not authenticated: nothing vouches for {domain} (no DKIM signature, no SPF pass, no DMARC)."
     if dmarc["result"] == "fail":
-        action = {"reject": "receivers would reject it", "quarantine": "receivers would put it in spam",
-                  "none": "the policy is p=none, so receivers would still deliver it"}[dmarc["disposition"]]
+        action = {
+            "reject": "receivers would reject it",
+            "quarantine": "receivers would put it in spam",
+            "none": "the policy is p=none, so receivers would still deliver it",
+        }[dmarc["disposition"]]
         if dmarc["pct"] < 100 and dmarc["disposition"] != "none":
             action += f" (pct={dmarc['pct']}: for that share of failing mail; the rest one step milder)"
         return f"Would fail DMARC for {domain}: {dmarc['reason']}; {action}."
@@ -111,19 +114,26 @@ def fixes(dkim: list[dict], spf: dict, dmarc: dict) -> list[str]:
     if any(s["result"] == "temperror" for s in dkim) or "temperror" in (spf["result"], dmarc["result"]):
         todo.append("DNS did not answer: check MAILDOG_DNS_NAMESERVERS and the network, then re-run the checks.")
     if not dkim and from_domain:
-        todo.append(f"Sign outgoing mail with DKIM using d={from_domain} and publish the key at "
-                    f"<selector>._domainkey.{from_domain}.")
+        todo.append(
+            f"Sign outgoing mail with DKIM using d={from_domain} and publish the key at "
+            f"<selector>._domainkey.{from_domain}."
+        )
     for sig in dkim:
         reason = sig["reason"]
         if sig["body_hash"] == "fail":
-            todo.append("Something changed the body after DKIM signing (a footer, re-encoding, line wrapping): "
-                        "sign as the very last step, or use c=relaxed/relaxed.")
+            todo.append(
+                "Something changed the body after DKIM signing (a footer, re-encoding, line wrapping): "
+                "sign as the very last step, or use c=relaxed/relaxed."
+            )
         elif sig["result"] == "fail" and "header changed" in reason:
-            todo.append("A signed header changed after DKIM signing: sign last, and do not sign headers "
-                        "that a relay rewrites.")
+            todo.append(
+                "A signed header changed after DKIM signing: sign last, and do not sign headers that a relay rewrites."
+            )
         elif "unknown selector" in reason:
-            todo.append(f"Publish the DKIM public key as a TXT record at {sig['selector']}._domainkey.{sig['domain']} "
-                        "(v=DKIM1; k=rsa; p=...), or sign with the selector that is published.")
+            todo.append(
+                f"Publish the DKIM public key as a TXT record at {sig['selector']}._domainkey.{sig['domain']} "
+                "(v=DKIM1; k=rsa; p=...), or sign with the selector that is published."
+            )
         elif "too small" in reason or (sig["key_type"] == "rsa" and sig["key_bits"] and sig["key_bits"] < 2048):
             todo.append(f"Use a 2048-bit RSA key for selector {sig['selector']} ({sig['key_bits']} bits now).")
         elif sig["result"] == "permerror" and sig["reason"]:
@@ -131,27 +141,37 @@ def fixes(dkim: list[dict], spf: dict, dmarc: dict) -> list[str]:
     for ident in dmarc["identifiers"]:
         if ident["result"] == "pass" and not ident["aligned"] and from_domain:
             if ident["kind"] == "dkim":
-                todo.append(f"DKIM passes for {ident['domain']}, not {from_domain}: sign with d={from_domain} "
-                            "(or a subdomain of it) so it aligns with From.")
+                todo.append(
+                    f"DKIM passes for {ident['domain']}, not {from_domain}: sign with d={from_domain} "
+                    "(or a subdomain of it) so it aligns with From."
+                )
             else:
-                todo.append(f"SPF passes for {ident['domain']}, not {from_domain}: use an envelope sender "
-                            f"(Return-Path) at {from_domain} so SPF aligns with From.")
+                todo.append(
+                    f"SPF passes for {ident['domain']}, not {from_domain}: use an envelope sender "
+                    f"(Return-Path) at {from_domain} so SPF aligns with From."
+                )
     if spf["domain"]:
         if spf["result"] == "none":
             address = spf["client_ip"] or "<sending IP>"
-            todo.append(f"Publish an SPF record for {spf['domain']}, e.g. \"v=spf1 ip4:{address} -all\".")
+            todo.append(f'Publish an SPF record for {spf["domain"]}, e.g. "v=spf1 ip4:{address} -all".')
         elif spf["result"] in ("fail", "softfail", "neutral"):
-            todo.append(f"Authorise the sending IP {spf['client_ip']} in the SPF record of {spf['domain']} "
-                        f"(e.g. add ip4:{spf['client_ip']}, or include: your provider).")
+            todo.append(
+                f"Authorise the sending IP {spf['client_ip']} in the SPF record of {spf['domain']} "
+                f"(e.g. add ip4:{spf['client_ip']}, or include: your provider)."
+            )
         review = spf.get("record_review") or {}
         if review.get("over_lookup_limit"):
-            todo.append(f"The SPF record of {spf['domain']} needs more than 10 DNS lookups "
-                        "(receivers answer permerror): remove or flatten include:s.")
+            todo.append(
+                f"The SPF record of {spf['domain']} needs more than 10 DNS lookups "
+                "(receivers answer permerror): remove or flatten include:s."
+            )
         elif spf["result"] == "permerror":
             todo.append(f"Fix the SPF record of {spf['domain']}: {review.get('error') or spf['reason']}.")
     if dmarc["result"] == "none" and from_domain:
-        todo.append(f"Publish a DMARC policy at _dmarc.{dmarc['organizational_domain'] or from_domain}, "
-                    "starting with \"v=DMARC1; p=none; rua=mailto:...\".")
+        todo.append(
+            f"Publish a DMARC policy at _dmarc.{dmarc['organizational_domain'] or from_domain}, "
+            'starting with "v=DMARC1; p=none; rua=mailto:...".'
+        )
     elif dmarc["result"] == "pass" and dmarc["policy"] == "none":
         todo.append("DMARC passes with p=none: once reports look clean, move to p=quarantine and then p=reject.")
     return list(dict.fromkeys(todo))

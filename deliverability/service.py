@@ -112,7 +112,9 @@ def check_messages(message_ids, stop: threading.Event | None = None) -> list[Mes
         message.deliverability_checked_at = checked_at
         checked.append(message)
     # Only these fields: the rest of the row (is_read, ...) may have changed meanwhile.
-    Message.objects.bulk_update(checked, ["deliverability_results", "deliverability_verdict", "deliverability_checked_at"])
+    Message.objects.bulk_update(
+        checked, ["deliverability_results", "deliverability_verdict", "deliverability_checked_at"]
+    )
     return checked
 
 
@@ -211,8 +213,12 @@ class CheckQueue:
             except DatabaseError:
                 # The messages are stored either way; their checks are tried again once the database answers.
                 delay = self.retry_later(self._requeue, batch)
-                log.warning("auth checks not saved (database error), retrying %d messages in %.0fs",
-                            len(batch), delay, exc_info=True)
+                log.warning(
+                    "auth checks not saved (database error), retrying %d messages in %.0fs",
+                    len(batch),
+                    delay,
+                    exc_info=True,
+                )
                 continue
             self._retry_delay = RETRY_FIRST
             # Sent from the loop: a thread blocking on a stopped loop (shutdown) would hang.
@@ -308,8 +314,7 @@ async def resume_checks() -> int:
     except DatabaseError:
         # Mail can still be taken (and answered 451 while the database is away); look again later.
         delay = queue.retry_later(_resume_soon)
-        log.warning("auth checks: could not look for unchecked messages, trying again in %.0fs", delay,
-                    exc_info=True)
+        log.warning("auth checks: could not look for unchecked messages, trying again in %.0fs", delay, exc_info=True)
         return 0
     for message_id in ids:
         queue.add(message_id)

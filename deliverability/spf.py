@@ -76,8 +76,14 @@ def review_record(domain: str, resolver=None) -> dict:
 def check_spf(client_ip: str | None, mail_from: str, helo: str) -> dict:
     """The SPF result a receiver would get for this client, sender and HELO."""
     scope, domain = _identity(mail_from, helo)
-    result = {"scope": scope, "domain": domain, "client_ip": client_ip or "", "result": "none",
-              "reason": "", "record_review": None}
+    result = {
+        "scope": scope,
+        "domain": domain,
+        "client_ip": client_ip or "",
+        "result": "none",
+        "reason": "",
+        "record_review": None,
+    }
     if not domain:
         result["reason"] = "no envelope sender and no HELO name to check"
         return result
@@ -85,8 +91,11 @@ def check_spf(client_ip: str | None, mail_from: str, helo: str) -> dict:
         result["reason"] = "the client's IP address is unknown"
         return result
     query = pyspf.query(
-        i=client_ip, s=mail_from if scope == "mailfrom" else "", h=helo,
-        timeout=float(settings.MAILDOG_DNS_TIMEOUT), strict=True,
+        i=client_ip,
+        s=mail_from if scope == "mailfrom" else "",
+        h=helo,
+        timeout=float(settings.MAILDOG_DNS_TIMEOUT),
+        strict=True,
     )
     verdict, _code, explanation = query.check()
     result["result"] = verdict if verdict in RESULTS else "permerror"

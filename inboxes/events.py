@@ -42,8 +42,9 @@ class LayerHealth:
             if first:
                 self.down_since = time.monotonic()
         if first:
-            log.warning("channel layer unreachable, live updates paused until it is back: %s: %s",
-                        type(error).__name__, error)
+            log.warning(
+                "channel layer unreachable, live updates paused until it is back: %s: %s", type(error).__name__, error
+            )
 
     def answered(self) -> None:
         if self.down_since is None:

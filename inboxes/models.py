@@ -105,7 +105,9 @@ class Message(models.Model):
     helo = models.CharField(max_length=255, blank=True)
     tls_version = models.CharField(max_length=32, blank=True)
     tls_cipher = models.CharField(max_length=128, blank=True)
-    smtp_username = models.CharField(max_length=255, blank=True, help_text="The username the client logged in with (SMTP AUTH).")
+    smtp_username = models.CharField(
+        max_length=255, blank=True, help_text="The username the client logged in with (SMTP AUTH)."
+    )
 
     size = models.PositiveIntegerField()
     is_read = models.BooleanField(default=False)

@@ -33,9 +33,7 @@ class SMTPHealthServer:
         self.server: asyncio.base_events.Server | None = None
 
     async def start(self) -> None:
-        self.server = await asyncio.start_server(
-            self._answer, host=self.bind, port=self.port, limit=MAX_REQUEST_BYTES
-        )
+        self.server = await asyncio.start_server(self._answer, host=self.bind, port=self.port, limit=MAX_REQUEST_BYTES)
         self.port = self.server.sockets[0].getsockname()[1]
         log.info("smtp health check on http://%s:%s/health", self.bind, self.port)
 

@@ -117,7 +117,11 @@ class MaildogSMTP(SMTP):
         self.handshaking = True
         handshake = self.loop.create_future()
         layer = tls_layer(self.loop)(
-            self.loop, self, self.implicit_tls_context, handshake, server_side=True,
+            self.loop,
+            self,
+            self.implicit_tls_context,
+            handshake,
+            server_side=True,
             ssl_handshake_timeout=settings.MAILDOG_SMTP_TLS_HANDSHAKE_TIMEOUT,
         )
         transport.set_protocol(layer)

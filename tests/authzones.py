@@ -32,9 +32,7 @@ def rsa_key(selector: str, bits: int = 2048) -> DKIMKey:
     private = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
     )
-    public = key.public_key().public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
+    public = key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
     return DKIMKey(selector, private, f"v=DKIM1; k=rsa; p={base64.b64encode(public).decode()}", b"rsa-sha256")
 
 
@@ -51,8 +49,12 @@ def ed25519_key(selector: str) -> DKIMKey:
 def sign(raw: bytes, key: DKIMKey, domain: str) -> bytes:
     """The message with a DKIM-Signature for `domain` prepended, as a signing MTA would."""
     signature = dkim.sign(
-        raw, key.selector.encode(), domain.encode(), key.private,
-        include_headers=SIGNED_HEADERS, signature_algorithm=key.algorithm,
+        raw,
+        key.selector.encode(),
+        domain.encode(),
+        key.private,
+        include_headers=SIGNED_HEADERS,
+        signature_algorithm=key.algorithm,
     )
     return signature + raw
 
@@ -106,7 +108,10 @@ class DKIMSigningBackend(EmailBackend):
     def _send(self, email_message):
         raw = email_message.message().as_bytes(linesep="\r\n")
         signature = dkim.sign(
-            raw, self.dkim_key.selector.encode(), self.dkim_domain.encode(), self.dkim_key.private,
+            raw,
+            self.dkim_key.selector.encode(),
+            self.dkim_domain.encode(),
+            self.dkim_key.private,
             include_headers=SIGNED_HEADERS,
             signature_algorithm=self.dkim_key.algorithm,
         )

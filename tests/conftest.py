@@ -169,6 +169,7 @@ def wire_recorder(monkeypatch):
 
 # --- Web product fixtures -----------------------------------------------------
 
+
 def ingest(inbox_id: int, raw: bytes, facts):
     """Store one message as the SMTP side does (`store_each`), raising what would have been its 451."""
     from inboxes.ingest import Incoming, store_each
@@ -183,9 +184,15 @@ def store_message(inbox, raw: bytes, **facts):
     """Store `raw` in `inbox` through the real ingest service (as the SMTP side does)."""
     from inboxes.ingest import SessionFacts
 
-    defaults = {"mail_from": "app@example.com", "rcpt_tos": ["alice@example.com"], "client_ip": "127.0.0.1",
-                "helo": "app.example.com", "tls_version": "TLSv1.3", "tls_cipher": "TLS_AES_256_GCM_SHA384",
-                "smtp_username": inbox.smtp_username}
+    defaults = {
+        "mail_from": "app@example.com",
+        "rcpt_tos": ["alice@example.com"],
+        "client_ip": "127.0.0.1",
+        "helo": "app.example.com",
+        "tls_version": "TLSv1.3",
+        "tls_cipher": "TLS_AES_256_GCM_SHA384",
+        "smtp_username": inbox.smtp_username,
+    }
     defaults.update(facts)
     return ingest(inbox.pk, raw, SessionFacts(**defaults))
 

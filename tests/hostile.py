@@ -34,8 +34,11 @@ class Hostile:
 
 def _head(subject: bytes = b"Hostile", extra: bytes = b"") -> bytes:
     return (
-        b"From: App <app@example.com>\r\nTo: qa@example.com\r\nSubject: " + subject + CRLF
-        + b"Message-ID: <hostile@example.com>\r\nMIME-Version: 1.0\r\n" + extra
+        b"From: App <app@example.com>\r\nTo: qa@example.com\r\nSubject: "
+        + subject
+        + CRLF
+        + b"Message-ID: <hostile@example.com>\r\nMIME-Version: 1.0\r\n"
+        + extra
     )
 
 
@@ -60,8 +63,7 @@ def many_parts(count: int) -> Hostile:
     for number in range(count):
         chunks.append(
             b"--x\r\nContent-Type: application/octet-stream\r\n"
-            b"Content-Disposition: attachment; filename=f%05d.txt\r\n\r\ndata %05d\r\n"
-            % (number, number)
+            b"Content-Disposition: attachment; filename=f%05d.txt\r\n\r\ndata %05d\r\n" % (number, number)
         )
     chunks.append(b"--x--\r\n")
     return Hostile(
@@ -74,7 +76,12 @@ def many_parts(count: int) -> Hostile:
 
 def nested(depth: int) -> Hostile:
     """A readable text part, then multiparts nested `depth` deep."""
-    chunks = [_head(b"nested", b"Content-Type: multipart/mixed; boundary=top\r\n"), CRLF, _text_part(b"top"), b"--top\r\n"]
+    chunks = [
+        _head(b"nested", b"Content-Type: multipart/mixed; boundary=top\r\n"),
+        CRLF,
+        _text_part(b"top"),
+        b"--top\r\n",
+    ]
     for level in range(depth):
         chunks.append(b"Content-Type: multipart/mixed; boundary=n%d\r\n\r\n--n%d\r\n" % (level, level))
     chunks.append(b"Content-Type: text/plain\r\n\r\nthe bottom\r\n")
@@ -91,13 +98,19 @@ def nested(depth: int) -> Hostile:
 def sibling_boundaries(depth: int = 48, siblings: int = 1000, length: int = 200) -> Hostile:
     """Multiparts `depth` deep, then `siblings` multiparts side by side, each with its own long boundary."""
     pad = b"b" * (length - 6)
-    chunks = [_head(b"boundaries", b'Content-Type: multipart/mixed; boundary="c00%s"\r\n' % pad), CRLF, _text_part(b"c00" + pad)]
+    chunks = [
+        _head(b"boundaries", b'Content-Type: multipart/mixed; boundary="c00%s"\r\n' % pad),
+        CRLF,
+        _text_part(b"c00" + pad),
+    ]
     for level in range(depth):
-        chunks.append(b'--c%02d%s\r\nContent-Type: multipart/mixed; boundary="c%02d%s"\r\n\r\n' % (level, pad, level + 1, pad))
+        chunks.append(
+            b'--c%02d%s\r\nContent-Type: multipart/mixed; boundary="c%02d%s"\r\n\r\n' % (level, pad, level + 1, pad)
+        )
     for number in range(siblings):
         chunks.append(
-            b'--c%02d%s\r\nContent-Type: multipart/mixed; boundary="s%05d%s"\r\n\r\n--s%05d%s\r\n\r\nx\r\n--s%05d%s--\r\n'
-            % (depth, pad, number, pad, number, pad, number, pad)
+            b'--c%02d%s\r\nContent-Type: multipart/mixed; boundary="s%05d%s"\r\n\r\n' % (depth, pad, number, pad)
+            + b"--s%05d%s\r\n\r\nx\r\n--s%05d%s--\r\n" % (number, pad, number, pad)
         )
     return Hostile(
         "sibling_boundaries", b"".join(chunks), cuts=["More than 1,000 MIME parts"], part=("1", READABLE.encode())
@@ -148,7 +161,8 @@ def big_text(total: int = 25_000_000) -> Hostile:
 
 def malformed_encodings() -> Hostile:
     raw = (
-        _head(b"malformed", b"Content-Type: multipart/mixed; boundary=m\r\n") + CRLF
+        _head(b"malformed", b"Content-Type: multipart/mixed; boundary=m\r\n")
+        + CRLF
         + b"--m\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n"
         + b"Readable body: =\r\nthis part is shown. Bad escape =ZZ and =E2=82=AC.\r\n"
         + b"--m\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\n"
@@ -167,10 +181,14 @@ def malformed_encodings() -> Hostile:
 
 def mixed_rfc6532() -> Hostile:
     raw = (
-        "From: =?UTF-8?Q?J=C3=BCrgen?= <a@x.test>, josé@x.test\r\nTo: qa@example.com\r\n"
-        "Subject: =?UTF-8?Q?Gr=C3=BC=C3=9Fe?= – x\r\nContent-Type: text/plain; charset=utf-8\r\n"
-        "Content-Transfer-Encoding: 8bit\r\n\r\n"
-    ).encode() + READABLE.encode() + CRLF
+        (
+            "From: =?UTF-8?Q?J=C3=BCrgen?= <a@x.test>, josé@x.test\r\nTo: qa@example.com\r\n"
+            "Subject: =?UTF-8?Q?Gr=C3=BC=C3=9Fe?= – x\r\nContent-Type: text/plain; charset=utf-8\r\n"
+            "Content-Transfer-Encoding: 8bit\r\n\r\n"
+        ).encode()
+        + READABLE.encode()
+        + CRLF
+    )
     return Hostile(
         "mixed_rfc6532",
         raw,

@@ -24,9 +24,19 @@ import httpx
 REPO = Path(__file__).resolve().parent.parent
 # Variables of the test run that must not leak into a "production" process.
 _TEST_ONLY = (
-    "DJANGO_SETTINGS_MODULE", "DATABASE_URL", "REDIS_URL", "SSL_CERT_FILE", "SECURE_SSL_REDIRECT",
-    "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE", "DEBUG", "MAILDOG_DATA_DIR", "ALLOWED_HOSTS", "SECRET_KEY",
-    "PORT", "LOG_FORMAT",
+    "DJANGO_SETTINGS_MODULE",
+    "DATABASE_URL",
+    "REDIS_URL",
+    "SSL_CERT_FILE",
+    "SECURE_SSL_REDIRECT",
+    "SESSION_COOKIE_SECURE",
+    "CSRF_COOKIE_SECURE",
+    "DEBUG",
+    "MAILDOG_DATA_DIR",
+    "ALLOWED_HOSTS",
+    "SECRET_KEY",
+    "PORT",
+    "LOG_FORMAT",
 )
 
 
@@ -93,7 +103,11 @@ class Process:
         env, command = _split_assignments(command, env)
         # exec: the signal goes to the process itself, as with honcho or a platform's process manager.
         self.popen = subprocess.Popen(
-            ["sh", "-c", "exec " + command], cwd=REPO, env=env, stdout=self._log, stderr=subprocess.STDOUT,
+            ["sh", "-c", "exec " + command],
+            cwd=REPO,
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
             **popen_kwargs,
         )
 

@@ -26,7 +26,10 @@ PAGES = {
     "mark-read": ("post", "write", lambda i, m: reverse("inboxes:message_mark", args=[i.pk, m.pk, "read"]), {}),
     "delete-message": ("post", "write", lambda i, m: reverse("inboxes:message_delete", args=[i.pk, m.pk]), {}),
     "delete-selected": (
-        "post", "write", lambda i, m: reverse("inboxes:messages_delete", args=[i.pk]), {"ids": "MESSAGE"}
+        "post",
+        "write",
+        lambda i, m: reverse("inboxes:messages_delete", args=[i.pk]),
+        {"ids": "MESSAGE"},
     ),
     "clear": ("post", "write", lambda i, m: reverse("inboxes:inbox_clear", args=[i.pk]), {}),
     "rename": ("post", "manage", lambda i, m: reverse("inboxes:inbox_rename", args=[i.pk]), {"name": "Renamed"}),

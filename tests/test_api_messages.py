@@ -152,7 +152,9 @@ def test_authentication_results_when_present(api, inbox):
     message = store(inbox, "Signed")
     checked = timezone.now()
     Message.objects.filter(pk=message.pk).update(
-        deliverability_verdict="pass", deliverability_results={"spf": {"result": "pass"}}, deliverability_checked_at=checked
+        deliverability_verdict="pass",
+        deliverability_results={"spf": {"result": "pass"}},
+        deliverability_checked_at=checked,
     )
     body = api.get(reverse("api:message-detail", args=[inbox.pk, message.pk])).json()
     assert body["authentication"]["verdict"] == "pass"

@@ -43,9 +43,7 @@ def test_tokens_and_permissions_made_before_the_move_survive_it():
         OldApiToken.objects.create(
             user=user, name="made before the move", key_hash=hashlib.sha256(KEY.encode()).hexdigest(), prefix=KEY[:12]
         )
-        user.user_permissions.add(
-            Permission.objects.get(content_type__app_label="accounts", codename="view_apitoken")
-        )
+        user.user_permissions.add(Permission.objects.get(content_type__app_label="accounts", codename="view_apitoken"))
 
         migrate(latest())
         token_user, token = authenticate_key(b"Bearer " + KEY.encode())

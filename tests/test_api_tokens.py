@@ -101,7 +101,6 @@ def test_wrong_method_answers_405(logged_in, method, name, args):
 # --- In a real browser, against a live Maildog ----------------------------------
 
 
-
 @pytest.mark.django_db(transaction=True)
 def test_create_use_and_revoke_a_token_in_the_browser(maildog_server, page, member, inbox):
     from playwright.sync_api import expect

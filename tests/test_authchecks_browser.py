@@ -26,11 +26,20 @@ def log_in(page, live, user):
 
 def send_signed(live, inbox, key):
     connection = DKIMSigningBackend(
-        host="localhost", port=live.starttls_port, username=inbox.smtp_username, password=inbox.smtp_password,
-        use_tls=True, timeout=10, dkim_key=key, dkim_domain="shop.test",
+        host="localhost",
+        port=live.starttls_port,
+        username=inbox.smtp_username,
+        password=inbox.smtp_password,
+        use_tls=True,
+        timeout=10,
+        dkim_key=key,
+        dkim_domain="shop.test",
     )
     EmailMessage(
-        "Order shipped", "Your order is on its way.", "Shop <orders@shop.test>", ["customer@example.net"],
+        "Order shipped",
+        "Your order is on its way.",
+        "Shop <orders@shop.test>",
+        ["customer@example.net"],
         connection=connection,
     ).send()
 
@@ -65,9 +74,7 @@ def test_panel_updates_live_when_the_checks_finish(
     assert Message.objects.get(pk=message.pk).deliverability_verdict == "pass"
 
 
-def test_rerun_button_checks_again_with_fresh_dns(
-    maildog_server, page, inbox, member, auth_zones, loopback_dns
-):
+def test_rerun_button_checks_again_with_fresh_dns(maildog_server, page, inbox, member, auth_zones, loopback_dns):
     message = store_message(inbox, message_bytes("orders@late.test"), mail_from="orders@late.test")
     log_in(page, maildog_server, member)
     page.goto(maildog_server.url + message.get_absolute_url())

@@ -31,8 +31,14 @@ def test_aligned_dkim_passes(auth_zones):
     assert result["disposition"] == "none"
     assert result["location"] == "shop.test"
     [dkim] = result["identifiers"][:1]
-    assert dkim == {"kind": "dkim", "domain": "shop.test", "result": "pass",
-                    "aligned_relaxed": True, "aligned_strict": True, "aligned": True}
+    assert dkim == {
+        "kind": "dkim",
+        "domain": "shop.test",
+        "result": "pass",
+        "aligned_relaxed": True,
+        "aligned_strict": True,
+        "aligned": True,
+    }
 
 
 def test_aligned_spf_alone_passes(auth_zones):
@@ -44,8 +50,13 @@ def test_aligned_spf_alone_passes(auth_zones):
 
 def test_misaligned_from_fails_and_p_reject_rejects(auth_zones):
     # Signed and sent by the vendor, but From claims shop.test.
-    result = evaluate(auth_zones, from_addr="orders@shop.test", signer="vendor.test",
-                      mail_from="bounce@vendor.test", client_ip=GOOD_IP)
+    result = evaluate(
+        auth_zones,
+        from_addr="orders@shop.test",
+        signer="vendor.test",
+        mail_from="bounce@vendor.test",
+        client_ip=GOOD_IP,
+    )
 
     assert result["result"] == "fail"
     assert result["disposition"] == "reject"

@@ -86,8 +86,9 @@ def _set_failing_update(enabled: bool):
                 "CREATE FUNCTION fail_update() RETURNS trigger AS $$ BEGIN "
                 "RAISE EXCEPTION 'terminating connection due to administrator command'; END $$ LANGUAGE plpgsql"
             )
-            cursor.execute(f"CREATE TRIGGER fail_update BEFORE UPDATE ON {table} "
-                           "FOR EACH ROW EXECUTE FUNCTION fail_update()")
+            cursor.execute(
+                f"CREATE TRIGGER fail_update BEFORE UPDATE ON {table} FOR EACH ROW EXECUTE FUNCTION fail_update()"
+            )
         else:
             cursor.execute(f"DROP TRIGGER fail_update ON {table}")
             cursor.execute("DROP FUNCTION fail_update()")

@@ -14,8 +14,14 @@ from tests.authzones import DKIMSigningBackend
 
 def backend(smtp_server, inbox, key, domain):
     return DKIMSigningBackend(
-        host=smtp_server.host, port=smtp_server.starttls_port, username=inbox.smtp_username,
-        password=inbox.smtp_password, use_tls=True, timeout=10, dkim_key=key, dkim_domain=domain,
+        host=smtp_server.host,
+        port=smtp_server.starttls_port,
+        username=inbox.smtp_username,
+        password=inbox.smtp_password,
+        use_tls=True,
+        timeout=10,
+        dkim_key=key,
+        dkim_domain=domain,
     )
 
 
@@ -33,8 +39,12 @@ def checked_message(inbox, timeout=15.0) -> Message:
 def send(connection, from_email, header_from=None):
     headers = {"From": header_from} if header_from else {}
     EmailMessage(
-        "Your receipt", "Thanks for your order.", from_email, ["customer@example.net"],
-        connection=connection, headers=headers,
+        "Your receipt",
+        "Thanks for your order.",
+        from_email,
+        ["customer@example.net"],
+        connection=connection,
+        headers=headers,
     ).send()
 
 

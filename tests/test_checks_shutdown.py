@@ -66,9 +66,21 @@ def queue_unchecked_messages(inbox, count):
     now = timezone.now()
     raw = b"From: app@example.com\r\nSubject: waiting\r\n\r\nhi\r\n"
     Message.objects.bulk_create(
-        [Message(inbox=inbox, seq=n, received_at=now, envelope_from="app@example.com", subject="waiting",
-                 from_header="app@example.com", client_ip="127.0.0.1", helo="app.example.com",
-                 size=len(raw), raw=raw) for n in range(1, count + 1)],
+        [
+            Message(
+                inbox=inbox,
+                seq=n,
+                received_at=now,
+                envelope_from="app@example.com",
+                subject="waiting",
+                from_header="app@example.com",
+                client_ip="127.0.0.1",
+                helo="app.example.com",
+                size=len(raw),
+                raw=raw,
+            )
+            for n in range(1, count + 1)
+        ],
         batch_size=500,
     )
     inbox.last_seq = count
@@ -117,8 +129,10 @@ def test_sigterm_with_dns_unreachable_exits_within_the_grace_and_keeps_acknowled
     returncode = process.popen.wait(GRACE + 60)
     took = time.monotonic() - sent_at
     output = process.output()
-    print(f"runsmtp stopped {took:.1f}s after SIGTERM (grace {GRACE}s, DNS timeout {DNS_TIMEOUT}s, "
-          f"{QUEUED} checks queued, {len(queries)} DNS queries unanswered)")
+    print(
+        f"runsmtp stopped {took:.1f}s after SIGTERM (grace {GRACE}s, DNS timeout {DNS_TIMEOUT}s, "
+        f"{QUEUED} checks queued, {len(queries)} DNS queries unanswered)"
+    )
     assert returncode == 0, output
     assert took < GRACE, f"runsmtp took {took:.1f}s to stop (grace {GRACE}s):\n{output}"
     assert "auth checks left for the next start" in output

@@ -41,8 +41,11 @@ def _postgres_server() -> dict:
     if url.startswith(("postgres://", "postgresql://")):
         config = dj_database_url.parse(url)
         return {
-            "host": config["HOST"] or "127.0.0.1", "port": int(config["PORT"] or 5432),
-            "user": config["USER"] or "postgres", "password": config["PASSWORD"] or "", "base": config["NAME"],
+            "host": config["HOST"] or "127.0.0.1",
+            "port": int(config["PORT"] or 5432),
+            "user": config["USER"] or "postgres",
+            "password": config["PASSWORD"] or "",
+            "base": config["NAME"],
         }
     return {"host": "127.0.0.1", "port": 5432, "user": "postgres", "password": "", "base": "maildog"}
 
@@ -144,7 +147,10 @@ def deployment(tls_files, tmp_path_factory):
     ports = {name: free_port() for name in ("web", "smtp", "health")}
     env, facts = release(tmp, tls_files, ports)
     deployment = {
-        "env": env, "tmp": tmp, "ports": ports, **facts,
+        "env": env,
+        "tmp": tmp,
+        "ports": ports,
+        **facts,
         "web": Process("web", procfile()["web"], env, tmp),
         "smtp": Process("smtp", procfile()["smtp"], env, tmp),
     }
@@ -159,7 +165,9 @@ def scaled_deployment(postgres_database, tls_files, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("scaled")
     ports = {name: free_port() for name in ("web", "web2", "smtp", "smtp2", "health", "health2")}
     env, facts = release(
-        tmp, tls_files, ports,
+        tmp,
+        tls_files,
+        ports,
         DATABASE_URL=postgres_database["url"],
         REDIS_URL=os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/6",
         MAILDOG_REDIS_PREFIX=f"maildog-procs-{secrets.token_hex(4)}",
@@ -170,7 +178,11 @@ def scaled_deployment(postgres_database, tls_files, tmp_path_factory):
         smtp_env, MAILDOG_SMTP_PORTS=f"{ports['smtp2']}:starttls", MAILDOG_SMTP_HEALTH_PORT=str(ports["health2"])
     )
     deployment = {
-        "env": env, "smtp_env": smtp_env, "tmp": tmp, "ports": ports, **facts,
+        "env": env,
+        "smtp_env": smtp_env,
+        "tmp": tmp,
+        "ports": ports,
+        **facts,
         "web": Process("web", procfile()["web"], env, tmp),
         "web2": Process("web", procfile()["web"], dict(env, PORT=str(ports["web2"])), tmp),
         "smtp": Process("smtp", procfile()["smtp"], smtp_env, tmp),
@@ -275,7 +287,8 @@ def test_mail_sent_to_the_smtp_process_is_on_the_web_process_pages(deployment, c
     assert "Deployed on SQLite" in inbox_page.text
     anonymous = httpx.get(
         f"http://127.0.0.1:{deployment['ports']['web']}/inboxes/{deployment['inbox']}/",
-        headers={"X-Forwarded-Proto": "https"}, timeout=WEB_TIMEOUT,
+        headers={"X-Forwarded-Proto": "https"},
+        timeout=WEB_TIMEOUT,
     )
     assert "Deployed on SQLite" not in anonymous.text
 
@@ -302,7 +315,8 @@ def test_messages_from_any_smtp_process_reach_websockets_and_pages_on_any_web_pr
         assert subject in page.text
         # Without the session the page is not shown.
         anonymous = httpx.get(
-            f"http://127.0.0.1:{scaled_deployment['ports'][web]}{path}", headers={"X-Forwarded-Proto": "https"},
+            f"http://127.0.0.1:{scaled_deployment['ports'][web]}{path}",
+            headers={"X-Forwarded-Proto": "https"},
             timeout=WEB_TIMEOUT,
         )
         assert subject not in anonymous.text
@@ -395,8 +409,10 @@ def test_restarting_smtp_while_a_client_sends_loses_nothing_silently(
             stream.stop_sending.set()
             stream.join(20)
         assert not stream.is_alive()
-        print(f"sent {stream.sent}: {len(stream.accepted)} accepted, {len(stream.refused)} refused "
-              f"{sorted(set(stream.refused.values()))}, {len(stream.connection_errors)} connection errors")
+        print(
+            f"sent {stream.sent}: {len(stream.accepted)} accepted, {len(stream.refused)} refused "
+            f"{sorted(set(stream.refused.values()))}, {len(stream.connection_errors)} connection errors"
+        )
         events = new_message_events(websocket, stream.accepted.values())
 
     attempted = {f"stream {n}" for n in range(stream.sent)}
@@ -427,8 +443,7 @@ def test_restarting_smtp_while_a_client_sends_loses_nothing_silently(
 
     # The first smtp process logged each session as one JSON line, without secrets or content.
     sessions = [
-        json.loads(line) for line in old.output().splitlines()
-        if line.startswith("{") and '"smtp_session"' in line
+        json.loads(line) for line in old.output().splitlines() if line.startswith("{") and '"smtp_session"' in line
     ]
     assert sessions and all(entry["auth_user"] == scaled_deployment["username"] for entry in sessions)
     assert {entry["outcome"] for entry in sessions} <= {"stored", "partial", "refused", "no_message"}

@@ -10,7 +10,6 @@ from .conftest import store_message
 FILENAME = "Rechnung März 2026 – €.pdf"
 
 
-
 def invoice(inbox):
     message = EmailMessage()
     message["Subject"] = "Invoice"

@@ -66,7 +66,8 @@ def test_smtp_health_reports_listeners_and_database(smtp_server, smtp_health):
     body = response.json()
     assert body["status"] == "ok" and body["listeners"] == "ok" and body["database"] == "ok"
     assert {(item["port"], item["mode"]) for item in body["ports"]} == {
-        (smtp_server.starttls_port, "starttls"), (smtp_server.tls_port, "tls"),
+        (smtp_server.starttls_port, "starttls"),
+        (smtp_server.tls_port, "tls"),
     }
 
 
@@ -87,8 +88,10 @@ def test_smtp_health_answers_only_get_on_its_path(smtp_health):
 def test_smtp_process_health_is_503_when_the_database_is_down(maildog_processes, tmp_path):
     health_port = free_port()
     env = production_env(
-        DATABASE_URL=UNREACHABLE_DATABASE, MAILDOG_DATA_DIR=tmp_path,
-        MAILDOG_SMTP_BIND="127.0.0.1", MAILDOG_SMTP_PORTS=f"{free_port()}:starttls",
+        DATABASE_URL=UNREACHABLE_DATABASE,
+        MAILDOG_DATA_DIR=tmp_path,
+        MAILDOG_SMTP_BIND="127.0.0.1",
+        MAILDOG_SMTP_PORTS=f"{free_port()}:starttls",
         MAILDOG_SMTP_HEALTH_PORT=health_port,
     )
     smtp = maildog_processes.start("smtp", procfile()["smtp"], env)

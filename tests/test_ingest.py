@@ -144,8 +144,13 @@ def test_store_each_gives_a_failing_message_its_own_outcome(inbox):
 
 
 def test_session_strings_are_cleaned_before_storage(inbox):
-    facts = SessionFacts(mail_from="a\udcff\x00@x.test", rcpt_tos=["\ud800b@x.test"], helo="h\x00" + "x" * 300,
-                         smtp_username="u\udcc3", client_ip="127.0.0.1")
+    facts = SessionFacts(
+        mail_from="a\udcff\x00@x.test",
+        rcpt_tos=["\ud800b@x.test"],
+        helo="h\x00" + "x" * 300,
+        smtp_username="u\udcc3",
+        client_ip="127.0.0.1",
+    )
     message = stored(ingest(inbox.pk, b"Subject: s\r\n\r\n", facts))
     assert message.envelope_from == "a\ufffd\ufffd@x.test"
     assert message.envelope_to[0].endswith("b@x.test") and "\ud800" not in message.envelope_to[0]

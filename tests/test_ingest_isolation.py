@@ -39,8 +39,12 @@ POISONS = [
     (b"client.test", b"MAIL FROM:<nul\x00@poison.test>", b"RCPT TO:<nul\x00@poison.test>", PLAIN),
     (b"h\x00elo\xff.test", b"MAIL FROM:<a@poison.test>", b"RCPT TO:<a@poison.test>", PLAIN),
     (b"client.test", b"MAIL FROM:<a@poison.test>", b"RCPT TO:<a@poison.test>", nested_mime(NESTING)),
-    (b"h\xff\x00.test", b"MAIL FROM:<\xff\x00@poison.test> SMTPUTF8", b"RCPT TO:<\xff\x00@poison.test>",
-     nested_mime(NESTING)),
+    (
+        b"h\xff\x00.test",
+        b"MAIL FROM:<\xff\x00@poison.test> SMTPUTF8",
+        b"RCPT TO:<\xff\x00@poison.test>",
+        nested_mime(NESTING),
+    ),
 ] * 2
 
 
@@ -87,12 +91,14 @@ def test_poisoned_sessions_do_not_fail_another_teams_mail(smtp_server, inbox, cl
     # Everybody says DATA at once, so poisoned and normal messages share group commits.
     start = threading.Barrier(len(POISONS) + 10)
     threads = [
-        threading.Thread(target=poisoned_session,
-                         args=(smtp_server, inbox, client_tls_context, poison, start, poisoned_replies))
+        threading.Thread(
+            target=poisoned_session, args=(smtp_server, inbox, client_tls_context, poison, start, poisoned_replies)
+        )
         for poison in POISONS
     ] + [
-        threading.Thread(target=normal_session,
-                         args=(smtp_server, other_team, client_tls_context, n, start, normal_replies))
+        threading.Thread(
+            target=normal_session, args=(smtp_server, other_team, client_tls_context, n, start, normal_replies)
+        )
         for n in range(10)
     ]
     for thread in threads:
@@ -142,7 +148,9 @@ def test_envelope_helo_strings_are_stored_cleaned_and_every_view_answers(
     smtp_server, inbox, owner, client_tls_context, api_key
 ):
     message_id = send_raw_envelope(
-        smtp_server, inbox, client_tls_context,
+        smtp_server,
+        inbox,
+        client_tls_context,
         ehlo=b"he\x00lo\xff.test",
         mail_from=b"<s\xff\xfe-nder\x00@x.test>",
         rcpt_to=b"<r\xc3cpt\x00@x.test>",

@@ -248,9 +248,7 @@ def test_no_log_line_carries_an_invitation_token(client, owner, outsider, team, 
     for token in ("secret-unknown-token", expired.token, someone_elses.token):
         assert not [line for line in lines if token in line]
     # The lines are still written, with the token redacted.
-    redacted = [
-        (r.name, r.getMessage()) for r in caplog.records if "/invitations/[redacted]/" in r.getMessage()
-    ]
+    redacted = [(r.name, r.getMessage()) for r in caplog.records if "/invitations/[redacted]/" in r.getMessage()]
     assert ("django.request", "Not Found: /invitations/[redacted]/") in redacted
     assert ("django.request", "Gone: /invitations/[redacted]/") in redacted
     assert ("django.request", "Forbidden: /invitations/[redacted]/") in redacted

@@ -14,6 +14,7 @@ def attachment(raw, index):
 def flatten(parts):
     return parts.tree
 
+
 MULTIPART = (
     b"From: App <app@example.com>\r\nTo: ann@example.com\r\nSubject: =?utf-8?q?Caf=C3=A9?=\r\n"
     b"MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=outer\r\n\r\n"
@@ -228,7 +229,11 @@ def test_long_header_is_cut_to_the_budget(settings):
 
 def nested(depth):
     raw = b"".join(b"Content-Type: multipart/mixed; boundary=b%d\r\n\r\n--b%d\r\n" % (n, n) for n in range(depth))
-    return raw + b"Content-Type: text/plain\r\n\r\nbottom\r\n" + b"".join(b"--b%d--\r\n" % n for n in reversed(range(depth)))
+    return (
+        raw
+        + b"Content-Type: text/plain\r\n\r\nbottom\r\n"
+        + b"".join(b"--b%d--\r\n" % n for n in reversed(range(depth)))
+    )
 
 
 def test_deep_nesting_is_cut_at_the_depth_budget_without_recursion(settings):
@@ -309,7 +314,7 @@ def test_rfc2231_and_encoded_word_file_names():
     raw = (
         b"Content-Type: multipart/mixed; boundary=x\r\n\r\n--x\r\nContent-Type: application/pdf\r\n"
         b"Content-Disposition: attachment; filename*=utf-8''r%C3%A9sum%C3%A9.pdf\r\n\r\nA\r\n"
-        b"--x\r\nContent-Type: application/pdf; name=\"=?utf-8?q?caf=C3=A9.pdf?=\"\r\n\r\nB\r\n--x--\r\n"
+        b'--x\r\nContent-Type: application/pdf; name="=?utf-8?q?caf=C3=A9.pdf?="\r\n\r\nB\r\n--x--\r\n'
     )
     assert [attachment.filename for attachment in parse(raw).attachments] == ["résumé.pdf", "café.pdf"]
 
@@ -325,7 +330,11 @@ def test_one_definition_of_attachment_for_the_list_and_the_page():
         b"Content-Type: multipart/alternative; boundary=a\r\n\r\n--a\r\nContent-Type: text/plain\r\n\r\nhi\r\n"
         b"--a\r\nContent-Type: text/html\r\n\r\n<p>hi</p>\r\n--a--\r\n"
     )
-    for raw, expected in ((related, ["application/pdf"]), (alternative, []), (MULTIPART, ["image/png", "message/rfc822"])):
+    for raw, expected in (
+        (related, ["application/pdf"]),
+        (alternative, []),
+        (MULTIPART, ["image/png", "message/rfc822"]),
+    ):
         assert [attachment.content_type for attachment in parse(raw).attachments] == expected
         assert summarize(raw).has_attachments is bool(expected)
 

@@ -34,9 +34,19 @@ class RedisServer:
 
     def start(self):
         self.process = subprocess.Popen(
-            [shutil.which("redis-server"), "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                shutil.which("redis-server"),
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         client = redis.Redis(port=self.port, socket_connect_timeout=1)
         deadline = time.monotonic() + 10
@@ -70,8 +80,9 @@ def redis_server(settings):
 
 
 def deliver(smtp_server, inbox, subject):
-    sent = send_mail(subject, "Hello", "app@example.com", ["bob@example.com"],
-                     connection=smtp_backend(smtp_server, inbox))
+    sent = send_mail(
+        subject, "Hello", "app@example.com", ["bob@example.com"], connection=smtp_backend(smtp_server, inbox)
+    )
     assert sent == 1
 
 

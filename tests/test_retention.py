@@ -42,8 +42,13 @@ def purge(*args):
 def test_smtp_delivery_over_the_cap_keeps_the_newest(smtp_server, team):
     inbox = Inbox.objects.create(team=team, name="Capped", max_messages=3)
     connection = get_connection(
-        "django.core.mail.backends.smtp.EmailBackend", host=smtp_server.host, port=smtp_server.starttls_port,
-        username=inbox.smtp_username, password=inbox.smtp_password, use_tls=True, timeout=10,
+        "django.core.mail.backends.smtp.EmailBackend",
+        host=smtp_server.host,
+        port=smtp_server.starttls_port,
+        username=inbox.smtp_username,
+        password=inbox.smtp_password,
+        use_tls=True,
+        timeout=10,
     )
     for i in range(5):
         send_mail(f"Message {i}", "Hello", "app@example.com", ["user@example.com"], connection=connection)

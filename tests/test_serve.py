@@ -31,9 +31,13 @@ def test_serve_runs_web_and_smtp_in_one_process(maildog_processes, serve_env, tm
     http_port, smtp_port = free_port(), free_port()
     command("migrate", "-v", "0")
     inbox = json.loads(command("createinbox", "--team", "Dev", "--name", "Local", "--json"))
-    serve = maildog_processes.start("serve", manage(
-        "serve", "--http-port", str(http_port), "--smtp-bind", "127.0.0.1", "--smtp-ports", f"{smtp_port}:starttls"
-    ), serve_env)
+    serve = maildog_processes.start(
+        "serve",
+        manage(
+            "serve", "--http-port", str(http_port), "--smtp-bind", "127.0.0.1", "--smtp-ports", f"{smtp_port}:starttls"
+        ),
+        serve_env,
+    )
     serve.wait_port(http_port)
     serve.wait_port(smtp_port)
     with urllib.request.urlopen(f"http://127.0.0.1:{http_port}/admin/login/") as response:
@@ -48,7 +52,10 @@ def test_serve_runs_web_and_smtp_in_one_process(maildog_processes, serve_env, tm
     assert serve.stop(timeout=60) == 0, serve.output()
     assert "SMTP listening on 127.0.0.1" in serve.output()
     count = command(
-        "shell", "-v", "0", "-c",
+        "shell",
+        "-v",
+        "0",
+        "-c",
         "from inboxes.models import Message; print(Message.objects.filter(subject='via serve').count())",
     )
     assert count.strip() == "1"

@@ -11,10 +11,10 @@ from .processes import REPO, production_env
 
 SHOW_SETTINGS = (
     "python manage.py shell -c 'import json; from django.conf import settings as s; print(json.dumps({"
-    "\"proxy\": s.SECURE_PROXY_SSL_HEADER, \"redirect\": s.SECURE_SSL_REDIRECT, "
-    "\"session_secure\": s.SESSION_COOKIE_SECURE, \"csrf_secure\": s.CSRF_COOKIE_SECURE, "
-    "\"hsts\": s.SECURE_HSTS_SECONDS, \"subdomains\": s.SECURE_HSTS_INCLUDE_SUBDOMAINS, "
-    "\"forwarded_host\": s.USE_X_FORWARDED_HOST, \"formatter\": s.LOGGING[\"handlers\"][\"console\"][\"formatter\"]}))'"
+    '"proxy": s.SECURE_PROXY_SSL_HEADER, "redirect": s.SECURE_SSL_REDIRECT, '
+    '"session_secure": s.SESSION_COOKIE_SECURE, "csrf_secure": s.CSRF_COOKIE_SECURE, '
+    '"hsts": s.SECURE_HSTS_SECONDS, "subdomains": s.SECURE_HSTS_INCLUDE_SUBDOMAINS, '
+    '"forwarded_host": s.USE_X_FORWARDED_HOST, "formatter": s.LOGGING["handlers"]["console"]["formatter"]}))\''
 )
 
 
@@ -70,12 +70,23 @@ def test_missing_secret_key_with_debug_off_stops_start_up(maildog_processes, tmp
 def test_secure_by_default_and_proxy_headers_configurable(maildog_processes, tmp_path):
     defaults = shown_settings(maildog_processes, MAILDOG_DATA_DIR=tmp_path)
     assert defaults == {
-        "proxy": None, "redirect": True, "session_secure": True, "csrf_secure": True,
-        "hsts": 31536000, "subdomains": True, "forwarded_host": False, "formatter": "text",
+        "proxy": None,
+        "redirect": True,
+        "session_secure": True,
+        "csrf_secure": True,
+        "hsts": 31536000,
+        "subdomains": True,
+        "forwarded_host": False,
+        "formatter": "text",
     }
     configured = shown_settings(
-        maildog_processes, MAILDOG_DATA_DIR=tmp_path, MAILDOG_BEHIND_PROXY="1", USE_X_FORWARDED_HOST="1",
-        SECURE_HSTS_SECONDS="3600", SECURE_SSL_REDIRECT="0", LOG_FORMAT="json",
+        maildog_processes,
+        MAILDOG_DATA_DIR=tmp_path,
+        MAILDOG_BEHIND_PROXY="1",
+        USE_X_FORWARDED_HOST="1",
+        SECURE_HSTS_SECONDS="3600",
+        SECURE_SSL_REDIRECT="0",
+        LOG_FORMAT="json",
     )
     assert configured["proxy"] == ["HTTP_X_FORWARDED_PROTO", "https"]
     assert configured["forwarded_host"] is True

@@ -68,9 +68,7 @@ def test_multi_alternatives_with_attachment_is_stored_byte_exactly(smtp_server, 
 
 
 def test_send_mass_mail_stores_each_message_once(smtp_server, inbox):
-    datatuple = [
-        (f"Notification {i}", f"Body {i}", "app@example.com", [f"user{i}@example.com"]) for i in range(5)
-    ]
+    datatuple = [(f"Notification {i}", f"Body {i}", "app@example.com", [f"user{i}@example.com"]) for i in range(5)]
     connection = backend(smtp_server, inbox)
     assert send_mass_mail(datatuple, connection=connection) == 5
     subjects = sorted(Message.objects.filter(inbox=inbox).values_list("subject", flat=True))

@@ -98,8 +98,10 @@ def test_a_thousand_idle_connections_from_twelve_addresses_do_not_keep_a_client_
     idle = open_idle_connections(smtp_server.starttls_port, 1000, SOURCES)
     assert wait_until(lambda: len(smtp_server.service.handler.sessions) == 1000, 10)
     # Full: the legitimate client takes the place of the oldest idle connection.
-    assert send_mail("Served", "Hi", "app@example.com", ["a@example.com"],
-                     connection=smtp_backend(smtp_server, inbox)) == 1
+    assert (
+        send_mail("Served", "Hi", "app@example.com", ["a@example.com"], connection=smtp_backend(smtp_server, inbox))
+        == 1
+    )
     assert Message.objects.get().subject == "Served"
     oldest = idle[0]
     oldest.settimeout(5)

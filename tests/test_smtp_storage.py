@@ -30,8 +30,7 @@ def _set_failing_insert(enabled: bool):
                     "RAISE EXCEPTION 'could not extend file: No space left on device'; END $$ LANGUAGE plpgsql"
                 )
                 cursor.execute(
-                    f"CREATE TRIGGER fail_insert BEFORE INSERT ON {table} "
-                    "FOR EACH ROW EXECUTE FUNCTION fail_insert()"
+                    f"CREATE TRIGGER fail_insert BEFORE INSERT ON {table} FOR EACH ROW EXECUTE FUNCTION fail_insert()"
                 )
             else:
                 cursor.execute(f"DROP TRIGGER fail_insert ON {table}")

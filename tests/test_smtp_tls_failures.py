@@ -29,10 +29,14 @@ def session_lines(caplog):
 def test_rejected_certificate_is_one_session_line(smtp_server, inbox, untrusting_client, caplog, implicit_tls):
     caplog.set_level(logging.INFO)
     connection = get_connection(
-        "django.core.mail.backends.smtp.EmailBackend", host=smtp_server.host,
+        "django.core.mail.backends.smtp.EmailBackend",
+        host=smtp_server.host,
         port=smtp_server.tls_port if implicit_tls else smtp_server.starttls_port,
-        username=inbox.smtp_username, password=inbox.smtp_password,
-        use_tls=not implicit_tls, use_ssl=implicit_tls, timeout=10,
+        username=inbox.smtp_username,
+        password=inbox.smtp_password,
+        use_tls=not implicit_tls,
+        use_ssl=implicit_tls,
+        timeout=10,
     )
     with pytest.raises(ssl.SSLCertVerificationError):
         send_mail("Hi", "Hi", "app@example.com", ["a@example.com"], connection=connection)

@@ -63,8 +63,12 @@ def send_through_local_ca_listener(inbox, subject):
         try:
             connection = get_connection(
                 "django.core.mail.backends.smtp.EmailBackend",
-                host="localhost", port=service.port_for(STARTTLS), use_tls=True,
-                username=inbox.smtp_username, password=inbox.smtp_password, timeout=10,
+                host="localhost",
+                port=service.port_for(STARTTLS),
+                use_tls=True,
+                username=inbox.smtp_username,
+                password=inbox.smtp_password,
+                timeout=10,
             )
             return await asyncio.to_thread(
                 send_mail, subject, "Hi", "app@example.com", ["a@example.com"], connection=connection

@@ -13,7 +13,8 @@ class Command(BaseCommand):
         parser.add_argument("--team", required=True, help="Team name; created if no team has it.")
         parser.add_argument("--name", required=True, help="Inbox name within the team; created if missing.")
         parser.add_argument(
-            "--json", action="store_true",
+            "--json",
+            action="store_true",
             help="Print one JSON object with host, port, username, password and inbox_id.",
         )
 

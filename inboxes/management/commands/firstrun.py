@@ -28,9 +28,7 @@ class Command(BaseCommand):
         user = User.objects.filter(email__iexact=options["email"]).first()
         if user is None:
             password = secrets.token_urlsafe(12)
-            user = User.objects.create_superuser(
-                username=options["email"], email=options["email"], password=password
-            )
+            user = User.objects.create_superuser(username=options["email"], email=options["email"], password=password)
             EmailAddress.objects.create(user=user, email=user.email, primary=True, verified=True)
             # Kept so that later starts can repeat it; a development convenience
             # only readable by the account running Maildog.

@@ -13,15 +13,19 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument(
-            "--max-age-days", type=int, default=None,
+            "--max-age-days",
+            type=int,
+            default=None,
             help="Remove messages received more than this many days ago "
-                 "(default: MAILDOG_MAX_MESSAGE_AGE_DAYS; 0 keeps messages of any age).",
+            "(default: MAILDOG_MAX_MESSAGE_AGE_DAYS; 0 keeps messages of any age).",
         )
         parser.add_argument(
             "--dry-run", action="store_true", help="Count what would be removed without removing anything."
         )
         parser.add_argument(
-            "--batch-size", type=int, default=BATCH_SIZE,
+            "--batch-size",
+            type=int,
+            default=BATCH_SIZE,
             help=f"Messages removed per transaction (default {BATCH_SIZE}).",
         )
 

@@ -42,9 +42,7 @@ class Command(BaseCommand):
             asyncio.get_event_loop().create_task(service.start()).add_done_callback(smtp_started)
 
         def stop_smtp():
-            return defer.Deferred.fromFuture(
-                asyncio.ensure_future(service.stop(settings.MAILDOG_SHUTDOWN_GRACE))
-            )
+            return defer.Deferred.fromFuture(asyncio.ensure_future(service.stop(settings.MAILDOG_SHUTDOWN_GRACE)))
 
         reactor.addSystemEventTrigger("before", "shutdown", stop_smtp)
         endpoint = f"tcp:port={options['http_port']}:interface={options['http_bind']}"
