@@ -43,7 +43,8 @@ class BatchWriter:
         return await future
 
     def _next_batch(self):
-        batch, size = [], 0
+        batch: list[tuple[Incoming, asyncio.Future]] = []
+        size = 0
         while self._pending and len(batch) < MAX_BATCH_MESSAGES:
             item, future = self._pending[0]
             if batch and size + len(item.raw) > MAX_BATCH_BYTES:

@@ -19,7 +19,7 @@ async def read_message(reader: asyncio.StreamReader, max_bytes: int) -> bytes | 
     Lines may be of any length. When the message grows past `max_bytes` the
     rest is read and discarded, and None is returned.
     """
-    body = io.BytesIO()
+    body: io.BytesIO | None = io.BytesIO()
     size = 0
     at_line_start = True
     while True:

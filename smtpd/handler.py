@@ -68,7 +68,7 @@ class MaildogHandler:
         """Stop counting the session and write its one log line."""
         self.sessions.discharge(server)
         session = server.session
-        fields = {
+        fields: dict[str, object] = {
             "client": server.client,
             "helo": (session.host_name if session else "") or "",
             "auth_user": _auth_username(session),
@@ -79,7 +79,7 @@ class MaildogHandler:
             fields["reason"] = server.reason
         # Facts only: never message content or passwords.
         log_event(
-            log, "smtp_session", **fields,
+            log, "smtp_session", logging.INFO, **fields,
             messages=server.stored,
             refusals=server.refusals,
             duration_ms=round((time.monotonic() - server.started) * 1000),
@@ -156,6 +156,7 @@ class MaildogHandler:
             tls_cipher=tls_cipher,
             smtp_username=_auth_username(session),
         )
+        assert server.inbox_id is not None, "DATA is only reached after AUTH (auth_required)"
         try:
             message = await self.writer.store(Incoming(server.inbox_id, envelope.original_content, facts))
         except Exception:

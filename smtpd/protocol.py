@@ -18,6 +18,7 @@ import collections
 import logging
 import time
 from asyncio import sslproto
+from typing import cast
 
 import uvloop
 import uvloop.loop
@@ -54,7 +55,7 @@ def tls_layer(loop) -> type:
     uvloop's allocates its read buffer without touching it, so a connection
     waiting for its handshake stays well under 64 KB (asyncio's: about 86 KB).
     """
-    return uvloop.loop.SSLProtocol if isinstance(loop, uvloop.Loop) else TLSLayer
+    return uvloop.loop.SSLProtocol if isinstance(loop, uvloop.Loop) else TLSLayer  # type: ignore[attr-defined]
 
 
 class CredentialsToCheck:
@@ -81,7 +82,7 @@ class MaildogSMTP(SMTP):
         if implicit_tls_context is not None:
             # TLS from the first byte meets AUTH's TLS requirement.
             self._auth_require_tls = False
-        self.raw_transport = None  # the TCP connection, under any TLS layer
+        self.raw_transport: asyncio.Transport | None = None  # the TCP connection, under any TLS layer
         self.client = ""
         self.started = time.monotonic()
         self.inbox_id = None
@@ -143,7 +144,8 @@ class MaildogSMTP(SMTP):
     def _tls_failed(self, error):
         self.tls_failed = True
         self.reason = self.reason or describe_handshake_failure(error)
-        self.raw_transport.abort()
+        if self.raw_transport is not None:
+            self.raw_transport.abort()
         self.connection_lost(None)
 
     def eof_received(self):
@@ -166,7 +168,8 @@ class MaildogSMTP(SMTP):
         """End the session at once: say `reply` if the connection can still carry it, then close."""
         self.reason = self.reason or reason
         # Before aiosmtpd starts, a plain connection can still carry a reply; a TLS one cannot.
-        transport = self.transport if self._smtp_started else None
+        # Typed as what it is at run time (asyncio's, uvloop's or a TLS layer's transport: all write).
+        transport = cast(asyncio.Transport | None, self.transport if self._smtp_started else None)
         if transport is None and self.implicit_tls_context is None:
             transport = self.raw_transport
         if reply and transport is not None and not transport.is_closing() and not self.handshaking:
@@ -241,6 +244,7 @@ class MaildogSMTP(SMTP):
         await self.push("220 2.0.0 Ready to start TLS")
         plain = self.transport
         self.handshaking = True
+        assert self.tls_context is not None, "STARTTLS is only offered with a TLS context"
         try:
             await self._writer.start_tls(
                 self.tls_context, ssl_handshake_timeout=settings.MAILDOG_SMTP_TLS_HANDSHAKE_TIMEOUT
@@ -256,13 +260,14 @@ class MaildogSMTP(SMTP):
             return
         # RFC 3207 4.2: forget what was said before TLS, including anything the
         # client sent after STARTTLS without waiting (aiosmtpd does the same).
-        self._reader._buffer.clear()
-        self._reader._transport = tls
+        self._reader._buffer.clear()  # type: ignore[attr-defined]  # asyncio internals, as aiosmtpd's STARTTLS
+        self._reader._transport = tls  # type: ignore[attr-defined]
         self._original_transport = plain  # aiosmtpd closes it when the session ends
-        self._tls_protocol = tls  # aiosmtpd reads this as "TLS is on" (EHLO, AUTH)
+        self._tls_protocol = tls  # type: ignore[assignment]  # aiosmtpd reads it as "TLS is on" (EHLO, AUTH)
         self.transport = tls
         self._set_rset_state()
         self.session = self._create_session()
+        assert plain is not None, "STARTTLS arrives on an open connection"
         self.session.peer = plain.get_extra_info("peername")
         self.session.ssl = {name: tls.get_extra_info(name) for name in ("ssl_object", "cipher", "peercert")}
         self._reset_timeout()
@@ -317,6 +322,7 @@ class MaildogSMTP(SMTP):
     async def smtp_DATA(self, arg):
         if await self.check_helo_needed() or await self.check_auth_needed("DATA"):
             return
+        assert self.envelope is not None and self.data_size_limit is not None, "set up by aiosmtpd and the service"
         if not self.envelope.rcpt_tos:
             await self.push("503 Error: need RCPT command")
             return

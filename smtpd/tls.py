@@ -106,6 +106,8 @@ def _cert_covers(cert_path: Path, names: list[str]) -> bool:
 def _create_server_cert(cert_path, key_path, ca_cert_path, ca_key_path, names) -> None:
     ca_cert = x509.load_pem_x509_certificate(ca_cert_path.read_bytes())
     ca_key = serialization.load_pem_private_key(ca_key_path.read_bytes(), password=None)
+    if not isinstance(ca_key, ec.EllipticCurvePrivateKey):
+        raise ValueError(f"{ca_key_path} is not the EC key Maildog's development CA is made with")
     key = ec.generate_private_key(ec.SECP256R1())
     now = datetime.datetime.now(datetime.timezone.utc)
     cert = (

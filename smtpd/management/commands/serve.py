@@ -33,7 +33,7 @@ class Command(BaseCommand):
         def smtp_started(task):
             if task.exception() is not None:
                 self.stderr.write(f"SMTP listeners could not start: {task.exception()}")
-                reactor.stop()
+                reactor.stop()  # type: ignore[misc]  # Twisted types the global reactor as a module
                 return
             describe_listeners(service, self.stdout)
             self.stdout.write(f"Web app on http://{options['http_bind']}:{options['http_port']}/")
@@ -44,7 +44,7 @@ class Command(BaseCommand):
         def stop_smtp():
             return defer.Deferred.fromFuture(asyncio.ensure_future(service.stop(settings.MAILDOG_SHUTDOWN_GRACE)))
 
-        reactor.addSystemEventTrigger("before", "shutdown", stop_smtp)
+        reactor.addSystemEventTrigger("before", "shutdown", stop_smtp)  # type: ignore[arg-type]  # (as above)
         endpoint = f"tcp:port={options['http_port']}:interface={options['http_bind']}"
         try:
             Server(application, endpoints=[endpoint], ready_callable=start_smtp).run()
