@@ -110,23 +110,28 @@ class MaildogHandler:
         username = credentials.login.decode("utf-8", "replace")
         password = credentials.password.decode("utf-8", "replace")
         server.checking_credentials = True
+        inbox_id = None
+        lookup_failed = False
         try:
             inbox_id = await sync_to_async(_find_inbox_id)(username, password)
         except DatabaseError:
-            self.throttle.end(client, failed=False)  # not the client's fault
+            lookup_failed = True  # not the client's fault: not counted
             log_event(log, "smtp_auth_lookup_failed", logging.ERROR, exc_info=True, client=client)
+        finally:
+            server.checking_credentials = False
+            # Always give the slot back, also when the session is cancelled mid-check:
+            # a slot kept forever would make every later attempt from the client wait.
+            delay = self.throttle.end(client, failed=inbox_id is None and not lookup_failed)
+        if lookup_failed:
             return AuthResult(
                 success=False, handled=False, message="454 4.7.0 Temporary authentication failure"
             )
-        finally:
-            server.checking_credentials = False
         if inbox_id is None:
-            await asyncio.sleep(self.throttle.end(client, failed=True))
+            await asyncio.sleep(delay)
             log_event(log, "smtp_auth_failed", client=client, user=username)
             return AuthResult(
                 success=False, handled=False, message="535 5.7.8 Authentication credentials invalid"
             )
-        self.throttle.end(client, failed=False)
         server.inbox_id = inbox_id
         return AuthResult(success=True, auth_data=credentials)
 
