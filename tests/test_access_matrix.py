@@ -15,6 +15,7 @@ from inboxes.models import Inbox, Message
 
 from .conftest import make_user, store_message
 from .test_api_access import ENDPOINTS as API_ENDPOINTS
+from .test_api_access import RAW
 from .test_websocket_live import connect_as
 
 PAGES = {
@@ -47,14 +48,6 @@ EXPECTED = {
     "anonymous": ("login", "login", "login"),
 }
 KINDS = ("read", "write", "manage")
-
-RAW = (
-    b"From: app@example.com\r\nTo: alice@example.com\r\nSubject: Invoice\r\n"
-    b"MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n"
-    b"--b\r\nContent-Type: text/plain\r\n\r\nSee https://app.example.com/i/1\r\n"
-    b"--b\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; filename=i.pdf\r\n"
-    b"Content-Transfer-Encoding: base64\r\n\r\nJVBERi0=\r\n--b--\r\n"
-)
 
 
 def user_for(role, team):

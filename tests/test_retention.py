@@ -4,14 +4,14 @@ import datetime
 from io import StringIO
 
 import pytest
-from django.core.mail import get_connection, send_mail
+from django.core.mail import send_mail
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from inboxes.ingest import SessionFacts
 from inboxes.models import Inbox, Message
 
-from .conftest import ingest
+from .conftest import ingest, smtp_backend
 
 
 def raw_message(subject: str) -> bytes:
@@ -41,15 +41,7 @@ def purge(*args):
 
 def test_smtp_delivery_over_the_cap_keeps_the_newest(smtp_server, team):
     inbox = Inbox.objects.create(team=team, name="Capped", max_messages=3)
-    connection = get_connection(
-        "django.core.mail.backends.smtp.EmailBackend",
-        host=smtp_server.host,
-        port=smtp_server.starttls_port,
-        username=inbox.smtp_username,
-        password=inbox.smtp_password,
-        use_tls=True,
-        timeout=10,
-    )
+    connection = smtp_backend(smtp_server, inbox)
     for i in range(5):
         send_mail(f"Message {i}", "Hello", "app@example.com", ["user@example.com"], connection=connection)
     assert subjects(inbox) == ["Message 2", "Message 3", "Message 4"]
