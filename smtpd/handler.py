@@ -1,7 +1,10 @@
-"""The SMTP protocol layer: who may send, what is refused, and when 250 is said.
+"""The SMTP handler: who may send, what is refused, and when 250 is said.
 
-Storage is not done here: `inboxes.ingest.ingest` stores the message and this
-module only turns its outcome into SMTP replies.
+Storage is not done here: the group commit (`smtpd.batching`, through
+`inboxes.ingest.store_each`) stores each message and hands back its own
+outcome, which this module turns into `250` or `451`. After a `250` it
+announces the message (live events) and sends `inboxes.signals.message_stored`
+for whoever reacts to stored mail; it never calls those apps.
 """
 
 import asyncio
