@@ -23,9 +23,10 @@ import subprocess
 import sys
 import tempfile
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from maildog_process import ROOT
+
+# The child imports the project (Django settings, the apps, tests.hostile) in-process.
 sys.path.insert(0, str(ROOT))
 
 TIME_BUDGET = 2.0
@@ -54,7 +55,7 @@ def prepare(data_dir: str) -> dict:
     from django.core.management import call_command
 
     from accounts.models import Membership, Team
-    from accounts.token_keys import issue_token
+    from api.tokens import issue_token
     from inboxes.models import Inbox
 
     call_command("migrate", verbosity=0)

@@ -16,29 +16,16 @@ poisoned ones got, and the time per round.
 
 import argparse
 import json
-import os
-import platform
-import signal
 import smtplib
-import socket
 import ssl
-import subprocess
-import sys
-import tempfile
 import threading
 import time
 from collections import Counter
 from email.message import EmailMessage
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+import maildog_process
+
 SESSIONS = 10
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def nested_mime(depth: int) -> bytes:
@@ -129,56 +116,19 @@ def run_round(port, context, creds_a, creds_b, round_no):
     return replies, time.perf_counter() - started
 
 
-def wait_for_port(port, process, timeout=30):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            sys.exit(f"runsmtp exited with {process.returncode}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.1)
-    sys.exit("runsmtp did not start listening")
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=10, help="rounds of 10 poisoned + 10 normal sessions")
     args = parser.parse_args()
 
-    data_dir = tempfile.mkdtemp(prefix="maildog-bench-")
-    port = free_port()
-    env = dict(
-        os.environ,
-        SECRET_KEY="benchmark",
-        MAILDOG_DATA_DIR=data_dir,
-        MAILDOG_SMTP_PORTS=f"{port}:starttls",
-        MAILDOG_SMTP_BIND="127.0.0.1",
-        MAILDOG_AUTH_CHECKS="0",
-        LOG_LEVEL="ERROR",
-    )
-    manage = [sys.executable, str(ROOT / "manage.py")]
-    subprocess.run([*manage, "migrate", "-v", "0"], env=env, check=True)
-    creds = {}
-    for team in ("A", "B"):
-        created = subprocess.run(
-            [*manage, "createinbox", "--team", f"Team {team}", "--name", team, "--json"],
-            env=env,
-            check=True,
-            capture_output=True,
-            text=True,
-        )
-        inbox = json.loads(created.stdout)
-        creds[team] = (inbox["username"], inbox["password"])
-    server = subprocess.Popen([*manage, "runsmtp"], env=env, stdout=subprocess.DEVNULL)
+    port = maildog_process.free_port()
+    data_dir, env = maildog_process.fresh_environment(f"{port}:starttls", MAILDOG_AUTH_CHECKS="0", LOG_LEVEL="ERROR")
+    maildog_process.migrate(env)
+    creds = {team: maildog_process.create_inbox(env, f"Team {team}", team) for team in ("A", "B")}
+    server = maildog_process.start_smtp(env, port)
     try:
-        wait_for_port(port, server)
-        context = ssl.create_default_context(cafile=str(Path(data_dir) / "tls" / "maildog-ca.pem"))
-        print(
-            f"# {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
-            f"database {os.environ.get('DATABASE_URL', 'SQLite (embedded default)').split('@')[-1]}"
-        )
+        context = ssl.create_default_context(cafile=maildog_process.ca_file(data_dir))
+        print(f"# {maildog_process.machine_summary()}, database {maildog_process.database_summary()}")
         print(f"# {args.rounds} rounds of {SESSIONS} poisoned + {SESSIONS} normal concurrent sessions")
         normal, poisoned, durations = Counter(), Counter(), []
         for round_no in range(args.rounds):
@@ -200,8 +150,7 @@ def main():
         )
         print(f"normal messages answered 250: {normal[250]} of {total} ({normal[250] / total:.0%})")
     finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(60)
+        maildog_process.stop(server)
 
 
 if __name__ == "__main__":

@@ -21,20 +21,16 @@ Kinds:
 
 import argparse
 import json
-import os
-import platform
 import re
 import resource
 import smtplib
 import socket
 import ssl
-import subprocess
-import sys
-import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+import maildog_process
+
 BUDGET = 64 * 1024
 SOURCES = [f"127.0.0.{n}" for n in range(2, 14)]
 MEMORY_CAP = 2 * 1024**3
@@ -43,12 +39,6 @@ MEMORY_CAP = 2 * 1024**3
 def rss(pid):
     status = Path(f"/proc/{pid}/status").read_text()
     return int(re.search(r"VmRSS:\s+(\d+) kB", status).group(1)) * 1024
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def cap_child():
@@ -134,35 +124,20 @@ def main():
     parser.add_argument("--kinds", default="idle,long-line,slow-command,starttls,tls-no-hello")
     args = parser.parse_args()
 
-    data_dir = tempfile.mkdtemp(prefix="maildog-bench-")
-    ports = {"starttls": free_port(), "tls": free_port()}
-    env = dict(
-        os.environ,
-        SECRET_KEY="benchmark",
-        MAILDOG_DATA_DIR=data_dir,
-        MAILDOG_SMTP_PORTS=f"{ports['starttls']}:starttls,{ports['tls']}:tls",
-        MAILDOG_SMTP_BIND="127.0.0.1",
+    ports = {"starttls": maildog_process.free_port(), "tls": maildog_process.free_port()}
+    data_dir, env = maildog_process.fresh_environment(
+        f"{ports['starttls']}:starttls,{ports['tls']}:tls",
         MAILDOG_AUTH_CHECKS="0",
         # Long enough that nothing times out while a kind is measured.
         MAILDOG_SMTP_UNAUTH_TIMEOUT="120",
         MAILDOG_SMTP_TLS_HANDSHAKE_TIMEOUT="120",
-        LOG_LEVEL="WARNING",
     )
-    manage = [sys.executable, str(ROOT / "manage.py")]
-    subprocess.run([*manage, "migrate", "-v", "0"], env=env, check=True)
-    created = subprocess.run(
-        [*manage, "createinbox", "--team", "Bench", "--name", "Bench", "--json"],
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    inbox = json.loads(created.stdout)
-    creds = (inbox["username"], inbox["password"])
+    maildog_process.migrate(env)
+    creds = maildog_process.create_inbox(env, "Bench", "Bench")
     resource.setrlimit(resource.RLIMIT_NOFILE, (8192, 8192))
-    ca = str(Path(data_dir) / "tls" / "maildog-ca.pem")
+    ca = maildog_process.ca_file(data_dir)
     print(
-        f"# {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}; "
+        f"# {maildog_process.machine_summary()}; "
         f"runsmtp (uvloop) with default session limits, RLIMIT_AS {MEMORY_CAP // 1024**2} MB, "
         f"a fresh process per kind"
     )
@@ -172,9 +147,9 @@ def main():
     )
     for kind in args.kinds.split(","):
         # A fresh server per kind: memory freed by one kind would hide the next one's cost.
-        server = subprocess.Popen([*manage, "runsmtp"], env=env, stdout=subprocess.DEVNULL, preexec_fn=cap_child)
+        # The listeners open in the order of MAILDOG_SMTP_PORTS: once the last one accepts, both do.
+        server = maildog_process.start_smtp(env, ports["tls"], preexec_fn=cap_child)
         try:
-            wait_listening(server, ports["tls"])
             assert legitimate_client(ports["starttls"], ca, creds) == "250"  # warm up: code, TLS, database
             before = settle(server.pid)
             conns = open_kind(kind, ports, args.connections, ca)
@@ -197,20 +172,7 @@ def main():
             for conn in conns:
                 conn.close()
         finally:
-            server.terminate()
-            server.wait(60)
-
-
-def wait_listening(server, port):
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            if time.monotonic() > deadline or server.poll() is not None:
-                sys.exit("runsmtp did not start")
-            time.sleep(0.1)
+            maildog_process.stop(server)
 
 
 if __name__ == "__main__":

@@ -15,27 +15,13 @@ import asyncio
 import json
 import multiprocessing
 import os
-import platform
-import signal
-import socket
 import ssl
 import statistics
-import subprocess
-import sys
-import tempfile
 import time
 from email.message import EmailMessage
-from pathlib import Path
 
 import aiosmtplib
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+import maildog_process
 
 
 def make_message():
@@ -120,19 +106,6 @@ def run_mode(mode, port, ca, creds, messages, concurrency, processes):
     }
 
 
-def wait_for_port(port, process, timeout=30):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            sys.exit(f"runsmtp exited with {process.returncode}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.1)
-    sys.exit("runsmtp did not start listening")
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--messages", type=int, default=5000, help="messages per mode")
@@ -141,43 +114,22 @@ def main():
     parser.add_argument("--modes", default="reuse,new", help="reuse, new, or both (comma-separated)")
     args = parser.parse_args()
 
-    data_dir = tempfile.mkdtemp(prefix="maildog-bench-")
-    port = free_port()
-    env = dict(
-        os.environ,
-        SECRET_KEY="benchmark",
-        MAILDOG_DATA_DIR=data_dir,
-        MAILDOG_SMTP_PORTS=f"{port}:starttls",
-        MAILDOG_SMTP_BIND="127.0.0.1",
-        MAILDOG_MAX_SESSIONS_PER_CLIENT="10000",
-        LOG_LEVEL="WARNING",
-    )
-    manage = [sys.executable, str(ROOT / "manage.py")]
-    subprocess.run([*manage, "migrate", "-v", "0"], env=env, check=True)
-    created = subprocess.run(
-        [*manage, "createinbox", "--team", "Bench", "--name", "Bench", "--json"],
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    inbox = json.loads(created.stdout)
-    server = subprocess.Popen([*manage, "runsmtp"], env=env, stdout=subprocess.DEVNULL)
+    port = maildog_process.free_port()
+    data_dir, env = maildog_process.fresh_environment(f"{port}:starttls", MAILDOG_MAX_SESSIONS_PER_CLIENT="10000")
+    maildog_process.migrate(env)
+    creds = maildog_process.create_inbox(env, "Bench", "Bench")
+    server = maildog_process.start_smtp(env, port)
     try:
-        wait_for_port(port, server)
-        ca = str(Path(data_dir) / "tls" / "maildog-ca.pem")
-        creds = (inbox["username"], inbox["password"])
+        ca = maildog_process.ca_file(data_dir)
         print(
-            f"# {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
-            f"database {os.environ.get('DATABASE_URL', 'SQLite (embedded default)').split('@')[-1]}, "
+            f"# {maildog_process.machine_summary()}, database {maildog_process.database_summary()}, "
             f"channel layer {'Redis' if os.environ.get('REDIS_URL') else 'in-memory'}"
         )
         print(f"# {args.messages} messages per mode, {args.concurrency} sessions, {args.processes} client processes")
         for mode in args.modes.split(","):
             print(json.dumps(run_mode(mode, port, ca, creds, args.messages, args.concurrency, args.processes)))
     finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(60)
+        maildog_process.stop(server)
 
 
 if __name__ == "__main__":
