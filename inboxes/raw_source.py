@@ -9,7 +9,9 @@ and keeps the copy in its statement cache until the statement runs again.
 (psycopg 3) with a binary `COPY` into a temporary table that the insert reads
 from, on SQLite by incremental blob I/O into a `zeroblob` the insert reserved.
 Both happen inside the caller's transaction, so a message is still stored
-whole or not at all. Other databases get the bytes as a parameter.
+whole or not at all. Small messages (most mail) still go as parameters, up to
+INLINE_BATCH_BYTES per insert: for them a second step would cost more than it
+saves. Other databases get the bytes as parameters.
 
 Reading: Django reads PostgreSQL `bytea` in text form: the hex text is twice
 the message's size, and unescaping it and copying it into Python bytes make a
@@ -29,6 +31,10 @@ from .models import Message
 
 # Pieces of the raw source handed to the database driver at a time: the most a write adds to memory.
 CHUNK_BYTES = 1024 * 1024
+# Small raw sources go as query parameters, which costs the database less than a second step (most
+# mail is a few KB); what they cost in memory stays under a few times INLINE_BATCH_BYTES per insert.
+INLINE_MAX_BYTES = 64 * 1024
+INLINE_BATCH_BYTES = 1024 * 1024
 # PostgreSQL: where a transaction's raw sources wait for the INSERT that reads them (per connection).
 STAGING_TABLE = "maildog_raw_staging"
 # PostgreSQL: pieces read at a time. A compressed value is decompressed from its start for each
@@ -57,25 +63,29 @@ class RawWriter:
 
     def __init__(self, raws: list[bytes]):
         self.raws = raws
-        if _psycopg3():
-            self.mode = "copy"
+        self.mode = "copy" if _psycopg3() else "blob" if _sqlite_blobs() else "parameter"
+        self.in_pieces: set[int] = set()
+        if self.mode != "parameter":
+            inline = 0
+            for index, raw in enumerate(raws):
+                if len(raw) > INLINE_MAX_BYTES or inline + len(raw) > INLINE_BATCH_BYTES:
+                    self.in_pieces.add(index)
+                else:
+                    inline += len(raw)
+        if self.mode == "copy" and self.in_pieces:
             self._copy_to_staging()
-        elif _sqlite_blobs():
-            self.mode = "blob"
-        else:
-            self.mode = "parameter"
 
     def value(self, index: int):
         raw = self.raws[index]
+        if index not in self.in_pieces:
+            return raw
         if self.mode == "copy":
             return RawSQL(f"(SELECT raw FROM {STAGING_TABLE} WHERE n = %s)", (index,), output_field=BinaryField())
-        if self.mode == "blob":
-            return RawSQL("zeroblob(%s)", (len(raw),), output_field=BinaryField())
-        return raw
+        return RawSQL("zeroblob(%s)", (len(raw),), output_field=BinaryField())
 
     def finish(self, messages: list[Message]) -> None:
         """Write what the placeholders reserved; leave each message's `raw` as its bytes."""
-        if self.mode == "copy":
+        if self.mode == "copy" and self.in_pieces:
             with connection.cursor() as cursor:
                 cursor.execute(f"DELETE FROM {STAGING_TABLE}")
         elif self.mode == "blob":
@@ -94,7 +104,8 @@ class RawWriter:
         with connection.Database.Cursor(connection.connection) as cursor:
             with cursor.copy(f"COPY {STAGING_TABLE} (n, raw) FROM STDIN (FORMAT binary)") as copy:
                 copy.write(PGCOPY_HEADER)
-                for index, raw in enumerate(self.raws):
+                for index in sorted(self.in_pieces):
+                    raw = self.raws[index]
                     # A row: two fields, a 4-byte integer, then the bytea's length and its bytes.
                     copy.write(struct.pack("!hiii", 2, 4, index, len(raw)))
                     view = memoryview(raw)
@@ -104,11 +115,10 @@ class RawWriter:
 
     def _write_blobs(self, messages: list[Message]) -> None:
         table = Message._meta.db_table
-        for message, raw in zip(messages, self.raws, strict=True):
+        for index in sorted(self.in_pieces):
+            message, raw = messages[index], self.raws[index]
             if message.pk is None:
                 raise RuntimeError("the database did not return the new message's id")
-            if not raw:
-                continue
             view = memoryview(raw)
             with connection.connection.blobopen(table, "raw", message.pk) as blob:
                 for start in range(0, len(raw), CHUNK_BYTES):
