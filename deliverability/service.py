@@ -31,6 +31,7 @@ from django.utils import timezone
 
 from inboxes import events
 from inboxes.models import Message
+from inboxes.raw_source import load_raw
 
 from . import dkim, dmarc, results, spf
 from .dns import flush_cache, get_resolver, interrupt_lookups_on
@@ -81,8 +82,11 @@ def checked_event(message) -> dict:
 
 
 def _raw_source(message_id: int) -> bytes | None:
-    raw = Message.objects.filter(pk=message_id).values_list("raw", flat=True).first()
-    return None if raw is None else bytes(raw)
+    # load_raw: on PostgreSQL the ORM would read bytea as hex text (about 4x the message at once).
+    try:
+        return load_raw(message_id)
+    except Message.DoesNotExist:
+        return None
 
 
 def check_messages(message_ids, stop: threading.Event | None = None) -> list[Message]:

@@ -23,6 +23,7 @@ from django.utils import timezone
 from .cleaning import clean_string
 from .mime import Summary, summarize
 from .models import Inbox, Message
+from .raw_source import RawWriter
 
 log = logging.getLogger("maildog.ingest")
 
@@ -90,7 +91,7 @@ def _date(value):
     return None
 
 
-def _build(item: Incoming, summary: Summary, seq: int, now) -> Message:
+def _build(item: Incoming, summary: Summary, seq: int, now, raw) -> Message:
     facts = item.facts
     return Message(
         inbox_id=item.inbox_id,
@@ -114,7 +115,7 @@ def _build(item: Incoming, summary: Summary, seq: int, now) -> Message:
         tls_cipher=clean_string(facts.tls_cipher, 128),
         smtp_username=clean_string(facts.smtp_username, 255),
         size=len(item.raw),
-        raw=item.raw,
+        raw=raw,
     )
 
 
@@ -137,14 +138,17 @@ def ingest_many(items: list[Incoming], summaries: list[Summary] | None = None) -
     caps = {}
     now = timezone.now()
     with transaction.atomic():
+        # The raw sources go to the database in pieces, not as one parameter each (see raw_source).
+        raws = RawWriter([item.raw for item in items])
         for inbox_id, indexes in by_inbox.items():
             last_seq, max_messages = _take_seqs(inbox_id, len(indexes))
             first_seq = last_seq - len(indexes) + 1
             for offset, index in enumerate(indexes):
-                built[index] = _build(items[index], summaries[index], first_seq + offset, now)
+                built[index] = _build(items[index], summaries[index], first_seq + offset, now, raws.value(index))
             caps[inbox_id] = last_seq - max_messages
         messages = [built[index] for index in range(len(items))]
         Message.objects.bulk_create(messages)
+        raws.finish(messages)
         # Over the cap, the oldest go in the same transaction: one range delete.
         for inbox_id, newest_to_drop in caps.items():
             if newest_to_drop > 0:

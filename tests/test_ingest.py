@@ -156,3 +156,12 @@ def test_session_strings_are_cleaned_before_storage(inbox):
     assert message.envelope_to[0].endswith("b@x.test") and "\ud800" not in message.envelope_to[0]
     assert message.helo == ("h\ufffd" + "x" * 300)[:255]
     assert message.smtp_username == "u\ufffd"
+
+
+def test_large_and_small_messages_stored_together_keep_their_own_bytes(inbox):
+    # Large raw sources go to the database in pieces, small ones as parameters (inboxes.raw_source).
+    large = b"Subject: large\r\n\r\n" + bytes(range(256)) * 1024 + b"\r\n"
+    raws = [b"Subject: small\r\n\r\none\r\n", large, b"Subject: small\r\n\r\ntwo\r\n", large[::-1], b""]
+    messages = ingest_many([Incoming(inbox.pk, raw, FACTS) for raw in raws])
+    assert [bytes(stored(message).raw) for message in messages] == raws
+    assert [stored(message).size for message in messages] == [len(raw) for raw in raws]

@@ -86,13 +86,18 @@ def big_message(size: int) -> bytes:
     return head + line * ((size - len(head)) // len(line))
 
 
-def test_receiving_a_25_mb_message_costs_under_three_times_its_size(runsmtp, inbox, settings, client_tls_context):
-    server = runsmtp(memory_cap=1024 * MB)
-    port = server.ports["starttls"]
-    assert send(port, inbox) == 1
-    raw = big_message(settings.MAILDOG_MAX_MESSAGE_BYTES - 1024)
+# Peak memory over what runsmtp held before DATA, to receive and store a 25 MB message, in times its size.
+# PostgreSQL: the raw source is streamed (binary COPY), measured 1.2x. SQLite builds each row as one
+# record in memory, and the `raw` column is not the table's last (inbox_id follows it), so SQLite holds
+# two copies of the message while inserting it whatever the driver is given: measured 3.0-3.2x.
+STORE_BUDGET = {"postgresql": 3.0, "sqlite": 3.5}
+
+
+def send_big(server, port, inbox, raw, context, *, pause_before_dot=True) -> tuple[int, int]:
+    """Send `raw` in one session; (received, stored): peak kB over the figure before DATA, once
+    the server holds the whole message (0 without `pause_before_dot`) and once it has answered 250."""
     client = smtplib.SMTP("localhost", port, timeout=60)
-    client.starttls(context=client_tls_context)
+    client.starttls(context=context)
     client.login(inbox.smtp_username, inbox.smtp_password)
     client.mail("app@example.com")
     client.rcpt("a@example.com")
@@ -102,27 +107,44 @@ def test_receiving_a_25_mb_message_costs_under_three_times_its_size(runsmtp, inb
     reset_peak(server.pid)
     # The whole message, all but the final dot: the server has received it, not stored it yet.
     client.send(raw)
-    assert wait_until(lambda: server.memory()["VmRSS"] - before > len(raw) / 1024, 30)
-    time.sleep(0.5)
-    received = server.memory()["VmHWM"] - before
+    received = 0
+    if pause_before_dot:
+        # Its buffer grows the process (a later message may reuse memory freed by an earlier one instead).
+        assert wait_until(lambda: server.memory()["VmRSS"] - before > len(raw) / 1024, 30)
+        time.sleep(0.5)
+        received = server.memory()["VmHWM"] - before
     client.send(b".\r\n")
     assert client.getreply()[0] == 250
+    stored = server.memory()["VmHWM"] - before
     client.quit()
+    return received, stored
+
+
+def test_receiving_and_storing_a_25_mb_message_costs_under_three_times_its_size(
+    runsmtp, inbox, settings, client_tls_context
+):
+    server = runsmtp(memory_cap=1024 * MB)
+    port = server.ports["starttls"]
+    assert send(port, inbox) == 1
+    raw = big_message(settings.MAILDOG_MAX_MESSAGE_BYTES - 1024)
+    received, stored = send_big(server, port, inbox, raw, client_tls_context)
     message = Message.objects.defer(None).get(subject="big")
     assert bytes(message.raw) == raw
-    ratio = received * 1024 / len(raw)
-    assert ratio < 3, f"receiving took {received / 1024:.0f} MB for {len(raw) / MB:.0f} MB"
-    # Stored, its memory is given back or reused: a second one leaves no more behind than the
-    # first (what stays is the database driver's and the parser's, not copies of messages).
+    assert message.size == len(raw) and message.text_body.startswith("0123456789")
+    figures = f"received +{received / 1024:.0f} MB, stored +{stored / 1024:.0f} MB for {len(raw) / MB:.0f} MB"
+    assert received * 1024 / len(raw) < 1.5, figures
+    assert stored * 1024 / len(raw) < STORE_BUDGET[connection.vendor], figures
+    # Stored, its memory is given back or reused: two more leave no more behind than the first
+    # (what stays is the database driver's and the parser's, not copies of messages).
     time.sleep(1)
     after_first = server.memory()["VmRSS"]
-    client = smtplib.SMTP("localhost", port, timeout=60)
-    client.starttls(context=client_tls_context)
-    client.login(inbox.smtp_username, inbox.smtp_password)
-    assert client.sendmail("app@example.com", ["a@example.com"], raw) == {}
-    client.quit()
+    for _ in range(2):
+        _, stored = send_big(server, port, inbox, raw, client_tls_context, pause_before_dot=False)
+        assert stored * 1024 / len(raw) < STORE_BUDGET[connection.vendor], f"stored +{stored / 1024:.0f} MB"
     time.sleep(1)
-    assert (server.memory()["VmRSS"] - after_first) * 1024 < len(raw) / 2, (before, after_first, server.memory())
+    held = server.memory()["VmRSS"] - after_first
+    assert held * 1024 < len(raw) / 2, f"{held / 1024:.0f} MB more held after two more messages"
+    assert Message.objects.filter(subject="big").count() == 3
 
 
 @pytest.mark.parametrize("implicit_tls", [False, True], ids=["starttls", "implicit-tls"])
