@@ -102,7 +102,10 @@ def child(megabytes: int, rounds: int) -> None:
     size = megabytes * MB - 1024
     wire = big_message(size) + b".\r\n"  # no line starts with a dot: nothing to stuff
     size = len(wire) - 3
-    print(f"{connection.vendor}: a {size / MB:.1f} MB message, {rounds} rounds; peak and held over the figure before each step")
+    print(
+        f"{connection.vendor}: a {size / MB:.1f} MB message, {rounds} rounds;"
+        " peak and held over the figure before each step"
+    )
 
     highest = [0]
 
@@ -132,18 +135,22 @@ def child(megabytes: int, rounds: int) -> None:
         step("summarize", lambda: summarize(raw) and None)
         stored = step("store", lambda: store_each([Incoming(inbox.pk, raw, facts)])[0])
         assert stored.pk is not None, stored
-        del raw
+        raw = None  # the received bytes are let go once stored, as after a 250
         loaded = step("load", lambda: load_raw(stored.pk))
         assert len(loaded) == size
         step("open", lambda: read(loaded) and None)
-        del loaded, stored
+        loaded = stored = None
         gc.collect()
         path_peak = highest[0] - start
-        print(f"  the path   peak {path_peak / MB:+7.1f} MB ({path_peak / size:4.2f}x)  "
-              f"held {(status()['VmRSS'] - start) / MB:+7.1f} MB after the round")
+        print(
+            f"  the path   peak {path_peak / MB:+7.1f} MB ({path_peak / size:4.2f}x)  "
+            f"held {(status()['VmRSS'] - start) / MB:+7.1f} MB after the round"
+        )
         worst = max(worst, path_peak / size)
-    print(f"receive + store + open peaked at {worst:.2f}x the message size over the figure before "
-          f"(budget {BUDGET:.0f}x): {'within' if worst < BUDGET else 'OVER'}")
+    print(
+        f"receive + store + open peaked at {worst:.2f}x the message size over the figure before "
+        f"(budget {BUDGET:.0f}x): {'within' if worst < BUDGET else 'OVER'}"
+    )
 
 
 def main() -> None:
@@ -158,7 +165,12 @@ def main() -> None:
     command = [sys.executable, __file__, "--child", "--megabytes", str(args.megabytes), "--rounds", str(args.rounds)]
     # Fixed glibc thresholds: big buffers are mapped and unmapped, never kept in the heap after free, so
     # each step's peak counts what the step holds (not memory freed by the step before and reused).
-    env = {**os.environ, "MALLOC_ARENA_MAX": "2", "MALLOC_MMAP_THRESHOLD_": "131072", "MALLOC_TRIM_THRESHOLD_": "131072"}
+    env = {
+        **os.environ,
+        "MALLOC_ARENA_MAX": "2",
+        "MALLOC_MMAP_THRESHOLD_": "131072",
+        "MALLOC_TRIM_THRESHOLD_": "131072",
+    }
     sys.exit(subprocess.run(command, cwd=ROOT, env=env).returncode)
 
 

@@ -80,8 +80,7 @@ def read_summary(raw: bytes) -> Summary:
         raise
     except Exception as error:  # recorded on the message, which is stored raw
         log.warning("message summary failed, storing it raw: %s: %s", type(error).__name__, error)
-        return Summary(errors=[f"The message could not be read ({type(error).__name__}: {error}); "
-                               "it is stored raw."])
+        return Summary(errors=[f"The message could not be read ({type(error).__name__}: {error}); it is stored raw."])
 
 
 def _date(value):
@@ -192,8 +191,12 @@ def store_each(items: list[Incoming]) -> list[Message | BaseException]:
         if len(readable) == 1:
             outcomes[readable[0]] = error
             return [outcomes[index] for index in range(len(items))]
-        log.warning("group commit of %d messages failed (%s: %s); storing them one by one",
-                    len(readable), type(error).__name__, error)
+        log.warning(
+            "group commit of %d messages failed (%s: %s); storing them one by one",
+            len(readable),
+            type(error).__name__,
+            error,
+        )
         for index in readable:
             close_stale_connection()
             try:

@@ -55,9 +55,7 @@ class MaildogHandler:
     # --- sessions ---------------------------------------------------------
     def session_opened(self, server: MaildogSMTP) -> bool:
         """Count a new TCP connection in (before any TLS); False when it is refused and closed."""
-        refusal = self.sessions.admit(
-            server, settings.MAILDOG_MAX_SESSIONS, settings.MAILDOG_MAX_SESSIONS_PER_CLIENT
-        )
+        refusal = self.sessions.admit(server, settings.MAILDOG_MAX_SESSIONS, settings.MAILDOG_MAX_SESSIONS_PER_CLIENT)
         if not refusal:
             return True
         server.refused_at_accept = True
@@ -82,7 +80,10 @@ class MaildogHandler:
             fields["reason"] = server.reason
         # Facts only: never message content or passwords.
         log_event(
-            log, "smtp_session", logging.INFO, **fields,
+            log,
+            "smtp_session",
+            logging.INFO,
+            **fields,
             messages=server.stored,
             refusals=server.refusals,
             duration_ms=round((time.monotonic() - server.started) * 1000),
@@ -107,7 +108,8 @@ class MaildogHandler:
         client = server.client
         if not await self.throttle.begin(client):
             return AuthResult(
-                success=False, handled=False,
+                success=False,
+                handled=False,
                 message="454 4.7.0 Too many failed logins from your address, try again later",
             )
         username = credentials.login.decode("utf-8", "replace")
@@ -126,15 +128,11 @@ class MaildogHandler:
             # a slot kept forever would make every later attempt from the client wait.
             delay = self.throttle.end(client, failed=inbox_id is None and not lookup_failed)
         if lookup_failed:
-            return AuthResult(
-                success=False, handled=False, message="454 4.7.0 Temporary authentication failure"
-            )
+            return AuthResult(success=False, handled=False, message="454 4.7.0 Temporary authentication failure")
         if inbox_id is None:
             await asyncio.sleep(delay)
             log_event(log, "smtp_auth_failed", client=client, user=username)
-            return AuthResult(
-                success=False, handled=False, message="535 5.7.8 Authentication credentials invalid"
-            )
+            return AuthResult(success=False, handled=False, message="535 5.7.8 Authentication credentials invalid")
         server.inbox_id = inbox_id
         return AuthResult(success=True, auth_data=credentials)
 

@@ -76,8 +76,16 @@ class SMTPProcess:
             self.popen.wait(5)
 
 
-def start_runsmtp(database_url: str, cert: Path, key: Path, *, memory_cap: int, files: int = 4096,
-                  ports: str = "0:starttls,0:tls", **settings) -> SMTPProcess:
+def start_runsmtp(
+    database_url: str,
+    cert: Path,
+    key: Path,
+    *,
+    memory_cap: int,
+    files: int = 4096,
+    ports: str = "0:starttls,0:tls",
+    **settings,
+) -> SMTPProcess:
     """Start runsmtp on free ports with the given MAILDOG_* settings; return once it listens."""
     env = {
         **os.environ,
@@ -94,7 +102,11 @@ def start_runsmtp(database_url: str, cert: Path, key: Path, *, memory_cap: int, 
     }
     popen = subprocess.Popen(
         [sys.executable, "manage.py", "runsmtp", "--bind", "127.0.0.1", "--ports", ports],
-        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
         preexec_fn=_cap(memory_cap, files),
     )
     process = SMTPProcess(popen)

@@ -165,3 +165,11 @@ def test_large_and_small_messages_stored_together_keep_their_own_bytes(inbox):
     messages = ingest_many([Incoming(inbox.pk, raw, FACTS) for raw in raws])
     assert [bytes(stored(message).raw) for message in messages] == raws
     assert [stored(message).size for message in messages] == [len(raw) for raw in raws]
+
+
+def test_loading_the_source_of_a_missing_message_says_so(db):
+    from inboxes.models import Message
+    from inboxes.raw_source import load_raw
+
+    with pytest.raises(Message.DoesNotExist):
+        load_raw(987654321)

@@ -22,4 +22,15 @@ from .structure import Node as Part
 from .summary import Summary, summarize
 from .text import clean_text
 
-__all__ = ["Attachment", "Budgets", "Header", "Link", "ParsedMessage", "Part", "Summary", "clean_text", "read", "summarize"]
+__all__ = [
+    "Attachment",
+    "Budgets",
+    "Header",
+    "Link",
+    "ParsedMessage",
+    "Part",
+    "Summary",
+    "clean_text",
+    "read",
+    "summarize",
+]

@@ -77,7 +77,9 @@ def _body(root: Node, subtype: str) -> Node | None:
             stack.extend(reversed(node.children))
             continue
         # multipart/related: only its start part (the first unless `start` names one) can be the body.
-        candidate = next((child for child in node.children if node.start_param and child.content_id == node.start_param), None)
+        candidate = next(
+            (child for child in node.children if node.start_param and child.content_id == node.start_param), None
+        )
         if candidate is None and node.children:
             candidate = node.children[0]
         if candidate is not None:
@@ -260,7 +262,9 @@ class ParsedMessage:
             return None
         node = self.attachment_parts[index]
         data = content.decoded(self.raw, node, self.notes) or b""
-        found = Attachment(index, node.path, node.filename, node.content_type, len(data), node.content_id, node.disposition)
+        found = Attachment(
+            index, node.path, node.filename, node.content_type, len(data), node.content_id, node.disposition
+        )
         return found, data
 
 

@@ -241,8 +241,12 @@ class _Scan:
             if closing:
                 self.stack.pop()
             else:
-                child = self.open(match.end(), frame.node.depth + 1, _child_path(frame.node, len(frame.node.children) + 1),
-                                  frame.node.content_type == "multipart/digest")
+                child = self.open(
+                    match.end(),
+                    frame.node.depth + 1,
+                    _child_path(frame.node, len(frame.node.children) + 1),
+                    frame.node.content_type == "multipart/digest",
+                )
                 if child is not None:
                     frame.node.children.append(child)
                     frame.open_child = child
