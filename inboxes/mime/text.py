@@ -8,15 +8,15 @@ are quadratic), fall back to UTF-8 with replacement characters.
 
 import codecs
 
+from ..cleaning import clean_string
+
 # Codecs a message may name that are not character sets for mail bodies.
 REFUSED_CODECS = {"punycode", "idna", "raw_unicode_escape", "unicode_escape"}
 
 
 def clean_text(value) -> str:
-    """A str that any database accepts: 8-bit bytes read as UTF-8, no NULs, no lone surrogates."""
-    text = str(value)
-    text = text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-    return text.replace("\x00", "\ufffd")
+    """A str that any database accepts (the one rule for strings from the wire: `inboxes.cleaning`)."""
+    return clean_string(value)
 
 
 def known_charset(charset: str) -> str | None:
