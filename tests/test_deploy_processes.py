@@ -445,7 +445,9 @@ def test_restarting_smtp_while_a_client_sends_loses_nothing_silently(
     sessions = [
         json.loads(line) for line in old.output().splitlines() if line.startswith("{") and '"smtp_session"' in line
     ]
-    assert sessions and all(entry["auth_user"] == scaled_deployment["username"] for entry in sessions)
+    # Sessions that logged in name the inbox's user; the ones shutdown closed before their AUTH name none.
+    assert any(entry["auth_user"] == scaled_deployment["username"] for entry in sessions), sessions
+    assert all(entry["auth_user"] in (scaled_deployment["username"], None, "") for entry in sessions), sessions
     assert {entry["outcome"] for entry in sessions} <= {"stored", "partial", "refused", "no_message"}
     logged_ids = {message_id for entry in sessions for message_id in entry["messages"]}
     assert set(accepted_by_old.values()) <= logged_ids

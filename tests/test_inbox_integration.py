@@ -25,8 +25,14 @@ def test_integration_tab_shows_settings_and_snippets(member_client, inbox, setti
     assert "Reset credentials" not in body
 
 
-def test_development_ca_is_offered_and_downloadable(owner_client, inbox, settings):
+def test_development_ca_is_offered_and_downloadable(owner_client, inbox, settings, tmp_path):
+    from smtpd.tls import ensure_local_certificates
+
     settings.MAILDOG_TLS_CERT = settings.MAILDOG_TLS_KEY = ""
+    settings.DATA_DIR = tmp_path
+    # The web app never makes a CA of its own: it offers the one the SMTP side made at its first start.
+    assert owner_client.get(reverse("inboxes:ca_certificate")).status_code == 404
+    ensure_local_certificates(settings.MAILDOG_SMTP_HOSTNAME)
     body = owner_client.get(reverse("inboxes:integration", args=[inbox.pk])).content.decode()
     assert "Reset credentials" in body
     assert reverse("inboxes:ca_certificate") in body and "SSL_CERT_FILE" in body
