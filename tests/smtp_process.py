@@ -1,11 +1,13 @@
 """`manage.py runsmtp` as a child process of the tests, against the test database, memory capped.
 
+The memory-capped variant of `tests.processes` (whose environment it uses): it
+reads the listening ports from the process's output and measures its memory.
+
 Memory tests measure the child, never the test process: it runs under
 `RLIMIT_AS`, so a regression fails with a MemoryError there instead of
 exhausting the machine.
 """
 
-import os
 import queue
 import re
 import resource
@@ -18,7 +20,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+from tests.processes import REPO, env_on_test_database
 
 
 def read_status(pid: int) -> dict[str, int]:
@@ -87,19 +89,16 @@ def start_runsmtp(
     **settings,
 ) -> SMTPProcess:
     """Start runsmtp on free ports with the given MAILDOG_* settings; return once it listens."""
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "tests.settings",
-        "DATABASE_URL": database_url,
-        "MAILDOG_TLS_CERT": str(cert),
-        "MAILDOG_TLS_KEY": str(key),
-        "MAILDOG_SMTP_HOSTNAME": "localhost",
-        "MAILDOG_AUTH_CHECKS": "0",
-        "PYTHONUNBUFFERED": "1",
+    env = env_on_test_database(
+        database_url,
+        MAILDOG_TLS_CERT=cert,
+        MAILDOG_TLS_KEY=key,
+        MAILDOG_SMTP_HOSTNAME="localhost",
+        MAILDOG_AUTH_CHECKS=0,
         # One malloc arena per thread would reserve 64 MB of address space each.
-        "MALLOC_ARENA_MAX": "2",
-        **{name: str(value) for name, value in settings.items()},
-    }
+        MALLOC_ARENA_MAX=2,
+        **settings,
+    )
     popen = subprocess.Popen(
         [sys.executable, "manage.py", "runsmtp", "--bind", "127.0.0.1", "--ports", ports],
         cwd=REPO,
