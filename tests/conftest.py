@@ -287,17 +287,18 @@ def api_key():
     return make
 
 
-def smtp_backend(smtp_server, inbox):
-    """Django's real SMTP backend, as an application configured for the inbox uses it."""
+def smtp_backend(smtp_server, inbox, *, implicit_tls=False):
+    """Django's real SMTP backend, as an application configured for the inbox uses it (STARTTLS or port 465)."""
     from django.core.mail import get_connection
 
     return get_connection(
         "django.core.mail.backends.smtp.EmailBackend",
         host=smtp_server.host,
-        port=smtp_server.starttls_port,
+        port=smtp_server.tls_port if implicit_tls else smtp_server.starttls_port,
         username=inbox.smtp_username,
         password=inbox.smtp_password,
-        use_tls=True,
+        use_tls=not implicit_tls,
+        use_ssl=implicit_tls,
         timeout=10,
     )
 

@@ -2,22 +2,11 @@
 
 import pytest
 from django.core import mail
-from django.core.mail import EmailMultiAlternatives, get_connection, send_mail, send_mass_mail
+from django.core.mail import EmailMultiAlternatives, send_mail, send_mass_mail
 
 from inboxes.models import Message
 
-
-def backend(smtp_server, inbox, *, implicit_tls=False):
-    return get_connection(
-        "django.core.mail.backends.smtp.EmailBackend",
-        host=smtp_server.host,
-        port=smtp_server.tls_port if implicit_tls else smtp_server.starttls_port,
-        username=inbox.smtp_username,
-        password=inbox.smtp_password,
-        use_tls=not implicit_tls,
-        use_ssl=implicit_tls,
-        timeout=10,
-    )
+from .conftest import smtp_backend
 
 
 @pytest.mark.parametrize("implicit_tls", [False, True], ids=["starttls", "implicit-tls"])
@@ -27,7 +16,7 @@ def test_send_mail_is_stored_with_envelope_and_tls_facts(smtp_server, inbox, imp
         "Follow https://app.example.com/reset/abc/ to reset.",
         "noreply@app.example.com",
         ["alice@example.com"],
-        connection=backend(smtp_server, inbox, implicit_tls=implicit_tls),
+        connection=smtp_backend(smtp_server, inbox, implicit_tls=implicit_tls),
     )
     assert sent == 1
     message = Message.objects.get(inbox=inbox)
@@ -51,7 +40,7 @@ def test_multi_alternatives_with_attachment_is_stored_byte_exactly(smtp_server, 
         "billing@app.example.com",
         ["bob@example.com"],
         cc=["accounts@example.com"],
-        connection=backend(smtp_server, inbox),
+        connection=smtp_backend(smtp_server, inbox),
     )
     email.attach_alternative("<p>Invoice <b>attached</b>.</p>", "text/html")
     email.attach("invoice.pdf", b"%PDF-1.4 fake invoice", "application/pdf")
@@ -69,7 +58,7 @@ def test_multi_alternatives_with_attachment_is_stored_byte_exactly(smtp_server, 
 
 def test_send_mass_mail_stores_each_message_once(smtp_server, inbox):
     datatuple = [(f"Notification {i}", f"Body {i}", "app@example.com", [f"user{i}@example.com"]) for i in range(5)]
-    connection = backend(smtp_server, inbox)
+    connection = smtp_backend(smtp_server, inbox)
     assert send_mass_mail(datatuple, connection=connection) == 5
     subjects = sorted(Message.objects.filter(inbox=inbox).values_list("subject", flat=True))
     assert subjects == [f"Notification {i}" for i in range(5)]

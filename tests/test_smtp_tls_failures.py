@@ -7,9 +7,10 @@ import ssl
 
 import pytest
 import trustme
-from django.core.mail import get_connection, send_mail
+from django.core.mail import send_mail
 
 from inboxes.models import Message
+from tests.conftest import smtp_backend
 from tests.smtp_process import wait_until
 
 
@@ -28,16 +29,7 @@ def session_lines(caplog):
 @pytest.mark.parametrize("implicit_tls", [False, True], ids=["starttls", "implicit-tls"])
 def test_rejected_certificate_is_one_session_line(smtp_server, inbox, untrusting_client, caplog, implicit_tls):
     caplog.set_level(logging.INFO)
-    connection = get_connection(
-        "django.core.mail.backends.smtp.EmailBackend",
-        host=smtp_server.host,
-        port=smtp_server.tls_port if implicit_tls else smtp_server.starttls_port,
-        username=inbox.smtp_username,
-        password=inbox.smtp_password,
-        use_tls=not implicit_tls,
-        use_ssl=implicit_tls,
-        timeout=10,
-    )
+    connection = smtp_backend(smtp_server, inbox, implicit_tls=implicit_tls)
     with pytest.raises(ssl.SSLCertVerificationError):
         send_mail("Hi", "Hi", "app@example.com", ["a@example.com"], connection=connection)
     assert wait_until(lambda: session_lines(caplog), 5)
