@@ -245,6 +245,12 @@ class MaildogSMTP(SMTP):
         plain = self.transport
         self.handshaking = True
         assert self.tls_context is not None, "STARTTLS is only offered with a TLS context"
+        # RFC 3207 4.2: forget what the client sent after STARTTLS without waiting for
+        # the handshake (a command injected in clear text). Cleared right before the
+        # switch, which pauses reading at once (push has drained, so nothing yields in
+        # between); what arrives after the handshake is the client's first command over
+        # TLS and must stay: clearing then would drop an EHLO sent right away.
+        self._reader._buffer.clear()  # type: ignore[attr-defined]  # asyncio internals, as aiosmtpd's STARTTLS
         try:
             await self._writer.start_tls(
                 self.tls_context, ssl_handshake_timeout=settings.MAILDOG_SMTP_TLS_HANDSHAKE_TIMEOUT
@@ -258,9 +264,6 @@ class MaildogSMTP(SMTP):
         if tls is None or tls is plain or tls.is_closing():
             self._tls_failed(None)
             return
-        # RFC 3207 4.2: forget what was said before TLS, including anything the
-        # client sent after STARTTLS without waiting (aiosmtpd does the same).
-        self._reader._buffer.clear()  # type: ignore[attr-defined]  # asyncio internals, as aiosmtpd's STARTTLS
         self._reader._transport = tls  # type: ignore[attr-defined]
         self._original_transport = plain  # aiosmtpd closes it when the session ends
         self._tls_protocol = tls  # type: ignore[assignment]  # aiosmtpd reads it as "TLS is on" (EHLO, AUTH)

@@ -180,6 +180,34 @@ def ingest(inbox_id: int, raw: bytes, facts):
     return outcome
 
 
+def set_failing_writes(operation: str, error: str, enabled: bool) -> None:
+    """A real database error (a trigger raising `error`) on every `operation` ("INSERT" or "UPDATE") of a
+    message while `enabled`, as a full disk or a database that went away gives; False removes it."""
+    from django.db import connection
+
+    from inboxes.models import Message
+
+    table, name = Message._meta.db_table, f"fail_{operation.lower()}"
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            if enabled:
+                cursor.execute(
+                    f"CREATE TRIGGER {name} BEFORE {operation} ON {table} BEGIN SELECT RAISE(ABORT, '{error}'); END"
+                )
+            else:
+                cursor.execute(f"DROP TRIGGER {name}")
+        elif enabled:
+            cursor.execute(
+                f"CREATE FUNCTION {name}() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION '{error}'; END $$ LANGUAGE plpgsql"
+            )
+            cursor.execute(
+                f"CREATE TRIGGER {name} BEFORE {operation} ON {table} FOR EACH ROW EXECUTE FUNCTION {name}()"
+            )
+        else:
+            cursor.execute(f"DROP TRIGGER {name} ON {table}")
+            cursor.execute(f"DROP FUNCTION {name}()")
+
+
 def store_message(inbox, raw: bytes, **facts):
     """Store `raw` in `inbox` through the real ingest service (as the SMTP side does)."""
     from inboxes.ingest import SessionFacts

@@ -14,7 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from deliverability.service import check_messages
 from inboxes.models import Message
 
-from .conftest import store_message
+from .conftest import set_failing_writes, store_message
 
 
 def send(smtp_server, inbox, subject, from_header="app@example.com"):
@@ -78,28 +78,7 @@ def test_raw_sources_are_loaded_one_message_at_a_time(inbox, monkeypatch):
 
 
 def _set_failing_update(enabled: bool):
-    """A real database error on every UPDATE of a message, as a database that went away gives."""
-    table = Message._meta.db_table
-    with connection.cursor() as cursor:
-        if connection.vendor == "sqlite":
-            if enabled:
-                cursor.execute(
-                    f"CREATE TRIGGER fail_update BEFORE UPDATE ON {table} "
-                    "BEGIN SELECT RAISE(ABORT, 'database is unavailable'); END"
-                )
-            else:
-                cursor.execute("DROP TRIGGER fail_update")
-        elif enabled:
-            cursor.execute(
-                "CREATE FUNCTION fail_update() RETURNS trigger AS $$ BEGIN "
-                "RAISE EXCEPTION 'terminating connection due to administrator command'; END $$ LANGUAGE plpgsql"
-            )
-            cursor.execute(
-                f"CREATE TRIGGER fail_update BEFORE UPDATE ON {table} FOR EACH ROW EXECUTE FUNCTION fail_update()"
-            )
-        else:
-            cursor.execute(f"DROP TRIGGER fail_update ON {table}")
-            cursor.execute("DROP FUNCTION fail_update()")
+    set_failing_writes("UPDATE", "terminating connection due to administrator command", enabled)
 
 
 def test_checks_that_failed_during_a_database_outage_are_retried(smtp_server, inbox, caplog):

@@ -124,3 +124,19 @@ def test_shutdown_finishes_the_message_in_flight_and_refuses_new_ones(smtp_serve
     client.close()
     stopping.result(10)
     assert only_message().subject == "in flight"
+
+
+def test_commands_sent_in_clear_after_starttls_are_forgotten(smtp_server, client_tls_context):
+    """RFC 3207 4.2: a command injected behind STARTTLS in clear text is not run over TLS."""
+    with socket.create_connection((smtp_server.host, smtp_server.starttls_port), timeout=10) as raw:
+        reader = raw.makefile("rb")
+        assert reader.readline().startswith(b"220")
+        raw.sendall(b"EHLO client.example\r\n")
+        while not reader.readline().startswith(b"250 "):
+            pass
+        raw.sendall(b"STARTTLS\r\nQUIT\r\n")  # QUIT smuggled in before the handshake
+        assert reader.readline().startswith(b"220")
+        with client_tls_context.wrap_socket(raw, server_hostname="localhost") as tls:
+            tls.sendall(b"EHLO client.example\r\n")  # right away, as smtplib does
+            first = tls.recv(4096)
+            assert first.startswith(b"250-"), first  # the EHLO's answer, not QUIT's 221

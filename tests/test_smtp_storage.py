@@ -4,37 +4,15 @@ import smtplib
 import threading
 from email.message import EmailMessage
 
-from django.db import connection
-
 from inboxes.models import Inbox, Message
+
+from .conftest import set_failing_writes
 
 MESSAGE = b"From: app@example.com\r\nTo: a@example.com\r\nSubject: Retry me\r\n\r\nBody\r\n"
 
 
 def _set_failing_insert(enabled: bool):
-    """A real database error on insert, as a full disk or a broken database gives."""
-    table = Message._meta.db_table
-    with connection.cursor() as cursor:
-        if connection.vendor == "sqlite":
-            if enabled:
-                cursor.execute(
-                    f"CREATE TRIGGER fail_insert BEFORE INSERT ON {table} "
-                    "BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"
-                )
-            else:
-                cursor.execute("DROP TRIGGER fail_insert")
-        else:
-            if enabled:
-                cursor.execute(
-                    "CREATE FUNCTION fail_insert() RETURNS trigger AS $$ BEGIN "
-                    "RAISE EXCEPTION 'could not extend file: No space left on device'; END $$ LANGUAGE plpgsql"
-                )
-                cursor.execute(
-                    f"CREATE TRIGGER fail_insert BEFORE INSERT ON {table} FOR EACH ROW EXECUTE FUNCTION fail_insert()"
-                )
-            else:
-                cursor.execute(f"DROP TRIGGER fail_insert ON {table}")
-                cursor.execute("DROP FUNCTION fail_insert()")
+    set_failing_writes("INSERT", "could not extend file: No space left on device", enabled)
 
 
 def test_storage_failure_is_451_and_the_retry_is_stored_once(smtp_server, inbox, client_tls_context):
