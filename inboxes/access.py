@@ -17,6 +17,7 @@ else decides. The rules:
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from accounts.models import Membership
@@ -51,7 +52,10 @@ def get_message(user, inbox_id: int, message_id: int, token=None, *, with_raw: b
     message = get_object_or_404(Message.objects.all(), inbox=inbox, pk=message_id)
     message.inbox = inbox  # already loaded, with its team
     if with_raw:
-        message.raw = load_raw(message.pk)
+        try:
+            message.raw = load_raw(message.pk)
+        except Message.DoesNotExist:  # deleted (or pushed out by the inbox's cap) a moment ago
+            raise Http404("No such message.") from None
     return message
 
 
