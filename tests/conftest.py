@@ -198,7 +198,8 @@ def set_failing_writes(operation: str, error: str, enabled: bool) -> None:
                 cursor.execute(f"DROP TRIGGER {name}")
         elif enabled:
             cursor.execute(
-                f"CREATE FUNCTION {name}() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION '{error}'; END $$ LANGUAGE plpgsql"
+                f"CREATE FUNCTION {name}() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION '{error}'; END $$"
+                " LANGUAGE plpgsql"
             )
             cursor.execute(
                 f"CREATE TRIGGER {name} BEFORE {operation} ON {table} FOR EACH ROW EXECUTE FUNCTION {name}()"
