@@ -90,6 +90,15 @@ def _usable(invitation) -> bool:
     return invitation is not None and invitation.is_open
 
 
+def _refusal(request, invitation):
+    """Why the signed-in user cannot answer this invitation (a page), or None when they can."""
+    if not _usable(invitation):
+        return _closed(request, invitation)
+    if not invitation.is_for(request.user):
+        return _not_yours(request, invitation)
+    return None
+
+
 @require_GET
 def invitation_detail(request, token):
     """Who invites which address to which team, with accept/decline for that address's owner.
@@ -115,10 +124,8 @@ def invitation_detail(request, token):
 @require_POST
 def invitation_accept(request, token):
     invitation = _find(token)
-    if not _usable(invitation):
-        return _closed(request, invitation)
-    if not invitation.is_for(request.user):
-        return _not_yours(request, invitation)
+    if refusal := _refusal(request, invitation):
+        return refusal
     try:
         accept_invitation(invitation, request.user)
     except InvitationClosed:
@@ -132,10 +139,8 @@ def invitation_accept(request, token):
 @require_POST
 def invitation_decline(request, token):
     invitation = _find(token)
-    if not _usable(invitation):
-        return _closed(request, invitation)
-    if not invitation.is_for(request.user):
-        return _not_yours(request, invitation)
+    if refusal := _refusal(request, invitation):
+        return refusal
     try:
         decline_invitation(invitation)
     except InvitationClosed:
