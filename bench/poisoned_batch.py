@@ -18,6 +18,7 @@ import argparse
 import json
 import smtplib
 import ssl
+import sys
 import threading
 import time
 from collections import Counter
@@ -25,26 +26,11 @@ from email.message import EmailMessage
 
 import maildog_process
 
+# The poisons are the test suite's (tests.hostile), from the checkout the benchmark runs in.
+sys.path.insert(0, str(maildog_process.ROOT))
+from tests.hostile import POISONED_SESSIONS as POISONS  # noqa: E402
+
 SESSIONS = 10
-
-
-def nested_mime(depth: int) -> bytes:
-    lines = [b'Subject: deep\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="b0"\r\n\r\n']
-    for level in range(1, depth):
-        lines.append(f'--b{level - 1}\r\nContent-Type: multipart/mixed; boundary="b{level}"\r\n\r\n'.encode())
-    lines.append(f"--b{depth - 1}\r\nContent-Type: text/plain\r\n\r\nbottom\r\n".encode())
-    lines.extend(f"--b{level}--\r\n".encode() for level in reversed(range(depth)))
-    return b"".join(lines)
-
-
-PLAIN = b"Subject: poisoned\r\n\r\nbody \x00 with NUL\r\n"
-POISONS = [
-    (b"client.test", b"MAIL FROM:<\xff\xfe@a.test> SMTPUTF8", b"RCPT TO:<x@a.test>", PLAIN),
-    (b"client.test", b"MAIL FROM:<\xed\xa0\x80@a.test> SMTPUTF8", b"RCPT TO:<\xc3@a.test>", PLAIN),
-    (b"client.test", b"MAIL FROM:<nul\x00@a.test>", b"RCPT TO:<nul\x00@a.test>", PLAIN),
-    (b"h\x00elo\xff.test", b"MAIL FROM:<x@a.test>", b"RCPT TO:<x@a.test>", PLAIN),
-    (b"client.test", b"MAIL FROM:<x@a.test>", b"RCPT TO:<x@a.test>", nested_mime(1000)),
-]
 
 
 def normal_message(number: int) -> bytes:

@@ -15,37 +15,10 @@ from django.urls import reverse
 from accounts.models import Team
 from inboxes.models import Inbox, Message
 
-NESTING = 1_000
+from .hostile import POISONED_SESSIONS
 
-
-def nested_mime(depth: int) -> bytes:
-    """A message whose MIME tree is `depth` multiparts deep."""
-    head = b"From: deep@poison.test\r\nTo: x@poison.test\r\nSubject: deep\r\nMIME-Version: 1.0\r\n"
-    lines = [head + b'Content-Type: multipart/mixed; boundary="b0"\r\n\r\n']
-    for level in range(1, depth):
-        lines.append(f'--b{level - 1}\r\nContent-Type: multipart/mixed; boundary="b{level}"\r\n\r\n'.encode())
-    lines.append(f"--b{depth - 1}\r\nContent-Type: text/plain\r\n\r\nbottom\r\n".encode())
-    for level in reversed(range(depth)):
-        lines.append(f"--b{level}--\r\n".encode())
-    return b"".join(lines)
-
-
-PLAIN = b"From: app@poison.test\r\nTo: x@poison.test\r\nSubject: poisoned\r\n\r\nbody \x00 with NUL\r\n"
-
-# (EHLO name, MAIL FROM line, RCPT TO line, message): raw bytes as a careless or hostile client sends them.
-POISONS = [
-    (b"client.test", b"MAIL FROM:<\xff\xfe@poison.test> SMTPUTF8", b"RCPT TO:<a@poison.test>", PLAIN),
-    (b"client.test", b"MAIL FROM:<\xed\xa0\x80@poison.test> SMTPUTF8", b"RCPT TO:<\xc3@poison.test>", PLAIN),
-    (b"client.test", b"MAIL FROM:<nul\x00@poison.test>", b"RCPT TO:<nul\x00@poison.test>", PLAIN),
-    (b"h\x00elo\xff.test", b"MAIL FROM:<a@poison.test>", b"RCPT TO:<a@poison.test>", PLAIN),
-    (b"client.test", b"MAIL FROM:<a@poison.test>", b"RCPT TO:<a@poison.test>", nested_mime(NESTING)),
-    (
-        b"h\xff\x00.test",
-        b"MAIL FROM:<\xff\x00@poison.test> SMTPUTF8",
-        b"RCPT TO:<\xff\x00@poison.test>",
-        nested_mime(NESTING),
-    ),
-] * 2
+# Each poisoned session twice: (EHLO name, MAIL FROM line, RCPT TO line, message).
+POISONS = POISONED_SESSIONS * 2
 
 
 def poisoned_session(server, inbox, context, poison, start, replies):
