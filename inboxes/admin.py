@@ -34,6 +34,12 @@ class InboxAdmin(admin.ModelAdmin):
 
 @admin.register(Message)
 class MessageAdmin(admin.ModelAdmin):
+    """Captured mail, read-only: staff view, download, mark read/unread and delete; nobody adds or edits.
+
+    A message is what a client sent over SMTP: there is nothing to add by hand and its stored
+    content (raw source, envelope, session facts) must stay byte-exact.
+    """
+
     list_display = [
         "subject",
         "from_header",
@@ -58,11 +64,15 @@ class MessageAdmin(admin.ModelAdmin):
     date_hierarchy = "received_at"
     list_select_related = ["inbox"]
     exclude = ["raw"]
-    readonly_fields = [f.name for f in Message._meta.fields if f.name not in ("raw", "is_read")] + [
-        "raw_source",
-        "download",
-    ]
+    readonly_fields = [f.name for f in Message._meta.fields if f.name != "raw"] + ["raw_source", "download"]
     actions = ["mark_read", "mark_unread"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        # The change page becomes a view page; read state changes through the list's actions.
+        return False
 
     @admin.display(description="raw source")
     def raw_source(self, message):

@@ -61,3 +61,32 @@ def test_staff_deactivates_a_user(staff_client, member):
 
 def test_non_staff_cannot_use_admin(member_client):
     assert member_client.get("/admin/inboxes/message/").status_code == 302
+
+
+def test_messages_are_read_only_in_the_admin(staff_client, inbox):
+    """A message is what a client sent: no add page (it used to answer 500), no editing; view and delete stay."""
+    message = store_message(inbox, b"Subject: Kept as sent\r\n\r\nbody\r\n")
+    changelist = staff_client.get(reverse("admin:inboxes_message_changelist"))
+    assert changelist.status_code == 200
+    assert reverse("admin:inboxes_message_add") not in changelist.content.decode()
+    assert staff_client.get(reverse("admin:inboxes_message_add")).status_code == 403
+    assert staff_client.post(reverse("admin:inboxes_message_add"), {"subject": "forged"}).status_code == 403
+    assert not Message.objects.filter(subject="forged").exists()
+
+    page = staff_client.get(reverse("admin:inboxes_message_change", args=[message.pk]))
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "Kept as sent" in html and reverse("admin:inboxes_message_raw", args=[message.pk]) in html
+    assert 'name="_save"' not in html and 'name="subject"' not in html
+    edit = staff_client.post(reverse("admin:inboxes_message_change", args=[message.pk]), {"subject": "Edited"})
+    assert edit.status_code == 403
+    message.refresh_from_db()
+    assert message.subject == "Kept as sent"
+
+    staff_client.post(
+        reverse("admin:inboxes_message_changelist"), {"action": "mark_read", "_selected_action": [message.pk]}
+    )
+    message.refresh_from_db()
+    assert message.is_read
+    staff_client.post(reverse("admin:inboxes_message_delete", args=[message.pk]), {"post": "yes"})
+    assert not Message.objects.filter(pk=message.pk).exists()
