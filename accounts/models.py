@@ -117,3 +117,26 @@ class Invitation(models.Model):
             bool(user.is_authenticated)
             and EmailAddress.objects.filter(user=user, email__iexact=self.email, verified=True).exists()
         )
+
+
+class FirstRun(models.Model):
+    """What `manage.py firstrun` set up on its first run: one row, kept in the database it describes.
+
+    Later runs report this user and inbox by id, so renaming the inbox or the team, or changing the
+    user's email address, does not make firstrun create new ones. `password_hash` is the user's
+    password hash right after firstrun generated the password: while the user's hash is unchanged,
+    the generated password (kept in `first-login.txt` in the data directory) still works and may be
+    shown; once it differs, the password was changed and firstrun no longer shows it.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+")
+    # The first inbox (inboxes.Inbox) by id: accounts does not depend on inboxes, so no foreign key.
+    inbox_id = models.PositiveBigIntegerField(null=True, blank=True)
+    password_hash = models.CharField(max_length=128, blank=True)
+    created = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=models.Q(id=1), name="firstrun_single_row")]
+
+    def __str__(self):
+        return f"first run of {self.created:%Y-%m-%d}"
