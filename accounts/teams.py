@@ -56,6 +56,57 @@ def _locked(membership_id, team_id) -> Membership:
     return Membership.objects.select_for_update().select_related("user").get(pk=membership_id, team_id=team_id)
 
 
+def check_role_change(acting: Membership, target: Membership, role: str, owner_ids: list[int]) -> None:
+    """Raise PermissionDenied or LastOwner if `acting` may not give `target` the role `role`.
+
+    `owner_ids` are the team's owner memberships. The one rule for role changes: the team page
+    offers only what passes it, and `change_role` enforces it under a lock.
+    """
+    if not acting.can_manage:
+        raise PermissionDenied("Only owners and admins can do this.")
+    if OWNER in (role, target.role) and acting.role != OWNER:
+        raise PermissionDenied("Only owners can grant or take away the owner role.")
+    if target.role == OWNER and role != OWNER and owner_ids == [target.pk]:
+        raise LastOwner
+
+
+def check_removal(acting: Membership, target: Membership, owner_ids: list[int]) -> None:
+    """Raise PermissionDenied or LastOwner if `acting` may not remove `target` (leaving when they are one)."""
+    if acting.pk != target.pk:
+        if not acting.can_manage:
+            raise PermissionDenied("Only owners and admins can do this.")
+        if target.role == OWNER and acting.role != OWNER:
+            raise PermissionDenied("Only owners can remove an owner.")
+    if owner_ids == [target.pk]:
+        raise LastOwner
+
+
+def allowed_roles(acting: Membership, target: Membership, owner_ids: list[int]) -> list[str]:
+    """The roles `acting` may give `target` (by `check_role_change`); its current role included."""
+    roles = []
+    for role in Membership.Role.values:
+        try:
+            check_role_change(acting, target, role, owner_ids)
+        except (PermissionDenied, LastOwner):
+            continue
+        roles.append(role)
+    return roles
+
+
+def may_remove(acting: Membership, target: Membership, owner_ids: list[int]) -> bool:
+    """Whether `acting` may remove `target` (by `check_removal`)."""
+    try:
+        check_removal(acting, target, owner_ids)
+    except (PermissionDenied, LastOwner):
+        return False
+    return True
+
+
+def owner_ids(team_id) -> list[int]:
+    """The team's owner memberships, in primary-key order (without a lock: for showing what is allowed)."""
+    return list(Membership.objects.owners().filter(team_id=team_id).order_by("pk").values_list("pk", flat=True))
+
+
 @transaction.atomic
 def change_role(acting: Membership, target: Membership, role: str) -> Membership:
     """Give `target` the role `role` on behalf of `acting` (both of the same team).
@@ -67,12 +118,7 @@ def change_role(acting: Membership, target: Membership, role: str) -> Membership
     owners = _lock_owners(acting.team_id)
     acting = _locked(acting.pk, acting.team_id)
     target = _locked(target.pk, acting.team_id)
-    if not acting.can_manage:
-        raise PermissionDenied("Only owners and admins can do this.")
-    if OWNER in (role, target.role) and acting.role != OWNER:
-        raise PermissionDenied("Only owners can grant or take away the owner role.")
-    if target.role == OWNER and role != OWNER and owners == [target.pk]:
-        raise LastOwner
+    check_role_change(acting, target, role, owners)
     target.role = role
     target.save(update_fields=["role"])
     return target
@@ -88,13 +134,7 @@ def remove_member(acting: Membership, target: Membership) -> None:
     owners = _lock_owners(acting.team_id)
     acting = _locked(acting.pk, acting.team_id)
     target = _locked(target.pk, acting.team_id)
-    if acting.pk != target.pk:
-        if not acting.can_manage:
-            raise PermissionDenied("Only owners and admins can do this.")
-        if target.role == OWNER and acting.role != OWNER:
-            raise PermissionDenied("Only owners can remove an owner.")
-    if owners == [target.pk]:
-        raise LastOwner
+    check_removal(acting, target, owners)
     target.delete()
 
 

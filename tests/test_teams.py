@@ -120,6 +120,40 @@ def test_member_cannot_manage_and_outsider_gets_404(client, team, owner, member,
     assert Membership.objects.count() == 3
 
 
+def member_row(body, email):
+    """The HTML of one row of the members table."""
+    start = body.index(f'data-member="{email}"')
+    return body[start : body.index("</tr>", start)]
+
+
+def test_sole_owner_is_offered_no_action_that_would_be_refused(owner_client, team, owner, member):
+    body = owner_client.get(team_url("team", team)).content.decode()
+    mine = member_row(body, "owner@example.com")
+    assert "Remove" not in mine and "<select" not in mine and "Owner" in mine
+    assert "Leave this team" not in body and "only owner" in body
+    # Others can still be managed, to any role including owner.
+    theirs = member_row(body, "member@example.com")
+    assert "Remove" in theirs and 'value="owner"' in theirs and 'value="admin"' in theirs
+
+    # With a second owner both owners may be demoted, removed or leave.
+    Membership.objects.filter(user=member).update(role=OWNER)
+    body = owner_client.get(team_url("team", team)).content.decode()
+    assert "<select" in member_row(body, "owner@example.com") and "Leave this team" in body
+    assert "Remove" in member_row(body, "member@example.com")
+
+
+def test_admin_is_offered_only_what_admins_may_do(client, team, owner, member):
+    admin = make_user("admin@example.com")
+    Membership.objects.create(team=team, user=admin, role=ADMIN)
+    client.force_login(admin)
+    body = client.get(team_url("team", team)).content.decode()
+    owner_row = member_row(body, "owner@example.com")
+    assert "Remove" not in owner_row and "<select" not in owner_row
+    member_html = member_row(body, "member@example.com")
+    assert "Remove" in member_html and 'value="admin"' in member_html and 'value="owner"' not in member_html
+    assert "Leave this team" in body
+
+
 # --- leaving ---------------------------------------------------------------------
 
 

@@ -9,7 +9,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from ..access import get_managed_membership, get_membership
 from ..forms import InvitationForm, TeamForm
 from ..models import Membership
-from ..teams import create_team
+from ..teams import allowed_roles, create_team, may_remove, owner_ids
 
 
 @login_required
@@ -45,14 +45,27 @@ def team_detail(request, team_id):
     """Members, pending invitations and inboxes; management forms for owners/admins."""
     membership = get_membership(request, team_id)
     team = membership.team
+    owners = owner_ids(team_id)
+    # Only what the rules in accounts.teams allow is offered: no button that is then refused.
+    members = [
+        {
+            "membership": m,
+            "roles": allowed_roles(membership, m, owners) if membership.can_manage else [],
+            "removable": m.pk != membership.pk and may_remove(membership, m, owners),
+        }
+        for m in team.memberships.select_related("user").order_by("created", "id")
+    ]
+    role_labels = dict(Membership.Role.choices)
+    for row in members:
+        row["role_choices"] = [(role, role_labels[role]) for role in row["roles"]]
     context = {
         "team": team,
         "membership": membership,
-        "memberships": team.memberships.select_related("user").order_by("created", "id"),
+        "members": members,
+        "may_leave": may_remove(membership, membership, owners),
         "invitations": team.invitations.filter(accepted_at__isnull=True),
         "inboxes": team.inboxes.all(),
         "invite_form": InvitationForm(can_invite_owner=membership.role == Membership.Role.OWNER),
-        "roles": Membership.Role.choices,
     }
     return render(request, "accounts/team_detail.html", context)
 
