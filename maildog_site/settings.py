@@ -309,6 +309,8 @@ LOGGING = {
 # Development serves static files straight from the apps; production from
 # STATIC_ROOT after collectstatic (compressed, hashed names).
 WHITENOISE_USE_FINDERS = DEBUG
+# Files served at the site's root: /favicon.ico, which browsers and other clients ask for.
+WHITENOISE_ROOT = BASE_DIR / "maildog_site" / "root"
 WHITENOISE_AUTOREFRESH = DEBUG
 # Source maps are only fetched by browser devtools; compressing their megabytes
 # (twice: plain and hashed names) would dominate collectstatic's time.
