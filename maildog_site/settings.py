@@ -202,7 +202,13 @@ ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 # The scheme of links in Maildog's own emails (verification, reset).
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = os.environ.get("ACCOUNT_DEFAULT_HTTP_PROTOCOL", "https" if not DEBUG else "http")
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Maildog] "
+# Signs in on confirmation in the browser that signed up; in another one the sign-in page
+# follows, with the address filled in (accounts/adapter.py).
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
+ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
+ACCOUNT_FORMS = {"login": "accounts.forms.LoginForm"}
+# Pages and messages ("Successfully signed in as ...") name people by email, as the header does.
+ACCOUNT_USER_DISPLAY = "accounts.adapter.user_display"
 # Team invitations can be accepted for this many days after they are sent.
 MAILDOG_INVITATION_DAYS = envint("MAILDOG_INVITATION_DAYS", 7)
 

@@ -5,6 +5,7 @@ import re
 import pytest
 from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
+from django.test import Client
 from django.urls import reverse
 
 from accounts.models import Membership
@@ -117,3 +118,49 @@ def test_deactivated_user_cannot_log_in(client):
     response = client.post(reverse("account_login"), {"login": user.email, "password": PASSWORD})
     assert response.status_code in (200, 302)
     assert client.get(reverse("inboxes:home")).status_code == 302
+
+
+def test_confirming_in_a_fresh_browser_leads_to_sign_in_with_the_address_filled_in(client, maildog_mail):
+    signup(client)
+    confirm = link_in(caught(maildog_mail, "Confirm your email address"), "/accounts/confirm-email/")
+    fresh = Client()  # another browser: no session from the sign-up
+    page = fresh.get(confirm)
+    assert page.status_code == 200 and "dev@example.com" in page.content.decode()
+    response = fresh.post(confirm, follow=True)
+    assert response.redirect_chain[-1][0] == reverse("account_login")
+    html = response.content.decode()
+    assert "You have confirmed dev@example.com" in html
+    assert "Your email address is confirmed" in html and 'value="dev@example.com"' in html
+    assert EmailAddress.objects.get(email="dev@example.com").verified
+    response = fresh.post(reverse("account_login"), {"login": "dev@example.com", "password": PASSWORD}, follow=True)
+    assert response.status_code == 200 and response.redirect_chain[-1][0] == "/"
+    # Only once: a reload of the sign-in page starts empty.
+    assert 'value="dev@example.com"' not in Client().get(reverse("account_login")).content.decode()
+
+
+def test_people_are_named_by_email_in_messages(client, maildog_mail):
+    signup(client)
+    user = get_user_model().objects.get(email="dev@example.com")
+    assert user.username != user.email  # allauth makes one up; nobody chose it
+    client.post(link_in(caught(maildog_mail, "Confirm"), "/accounts/confirm-email/"))
+    client.post(reverse("account_logout"))
+    response = client.post(reverse("account_login"), {"login": "dev@example.com", "password": PASSWORD}, follow=True)
+    html = response.content.decode()
+    assert "Successfully signed in as dev@example.com." in html
+    assert f"as {user.username}." not in html
+
+
+def test_one_vocabulary_sign_in_sign_up_sign_out(client, owner):
+    pages = [reverse("account_login"), reverse("account_signup"), reverse("account_reset_password")]
+    for url in pages:
+        html = client.get(url).content.decode()
+        for word in ("Log in", "Log out", "Login", "Sign In", "Sign Up", "Sign Out", "Remember Me"):
+            assert word not in html, (url, word)
+    login = client.get(reverse("account_login")).content.decode()
+    assert "<h1>Sign in</h1>" in login and ">Sign up</a>" in login
+    # "Remember me" sits beside its checkbox, in its label.
+    assert re.search(r'<label class="choice"><input type="checkbox" name="remember"[^>]*> Remember me</label>', login)
+    client.force_login(owner)
+    for url in (reverse("accounts:teams"), reverse("account_logout")):
+        html = client.get(url).content.decode()
+        assert "Sign out" in html and "Log out" not in html and "Sign Out" not in html

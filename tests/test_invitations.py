@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 from allauth.account.models import EmailAddress
+from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -156,7 +157,11 @@ def test_new_account_signs_up_then_is_led_back_to_the_invitation(client, owner, 
     invitation = Invitation.objects.get()
     client.logout()
     page = client.get(link("invitation", invitation)).content.decode()
-    assert "Sign up" in page and "Log in" in page and "fresh@example.com" in page
+    assert "Sign up" in page and "Sign in" in page and "fresh@example.com" in page
+    # The sign-up page the invitation links to starts with the invited address.
+    signup_url = re.search(r'href="(/accounts/signup/\?[^"]+)"', page).group(1).replace("&amp;", "&")
+    signup_page = client.get(signup_url).content.decode()
+    assert 'value="fresh@example.com"' in signup_page
     client.post(reverse("account_signup"), {"email": "fresh@example.com", "password1": PASSWORD, "password2": PASSWORD})
     confirm = Message.objects.filter(inbox=maildog_mail, subject__contains="Confirm").get()
     client.post(re.search(r"https?://testserver(/accounts/confirm-email/\S+)", confirm.text_body).group(1))
@@ -179,7 +184,6 @@ def test_signing_in_as_someone_else_does_not_trap_the_start_page(client, owner, 
 def test_accepting_needs_login_and_post(client, team, owner, outsider):
     invitation = invitation_for(team, owner, "outsider@example.com")
     assert client.post(link("invitation_accept", invitation)).status_code == 302
-    assert client.post(link("invitation_decline", invitation)).status_code == 302
     client.force_login(outsider)
     assert client.get(link("invitation_accept", invitation)).status_code == 405
     assert client.get(link("invitation_decline", invitation)).status_code == 405
@@ -219,6 +223,24 @@ def test_invitee_declines(client, owner, outsider, team):
     client.force_login(owner)
     team_page = client.get(team_url("team", team)).content.decode()
     assert "declined" in team_page
+
+
+def test_declining_from_the_emailed_link_needs_no_account(client, owner, team, maildog_mail):
+    client.force_login(owner)
+    invite(client, team, email="not-interested@example.com")
+    invitation = Invitation.objects.get()
+    client.logout()
+    email = Message.objects.filter(inbox=maildog_mail, subject__contains="invit").get()
+    page_url = re.search(r"https?://testserver(/invitations/\S+/)", email.text_body).group(1)
+    page = client.get(page_url).content.decode()
+    assert link("invitation_decline", invitation) in page and "Decline" in page
+    response = client.post(link("invitation_decline", invitation), follow=True)
+    assert "You declined the invitation to" in response.content.decode()
+    assert "This invitation was declined" in response.content.decode()
+    invitation.refresh_from_db()
+    assert invitation.declined_at and not invitation.accepted_at
+    assert client.post(link("invitation_decline", invitation)).status_code == 410
+    assert get_user_model().objects.filter(email="not-interested@example.com").count() == 0
 
 
 def test_unknown_token(client, outsider):

@@ -1,10 +1,11 @@
 """Inviting people by email; one view per action (send, cancel, show, accept, decline).
 
 An invitation belongs to the address it was sent to: only a signed-in user who
-has that address as a verified email can accept or decline it, once, before it
-expires (`MAILDOG_INVITATION_DAYS`). Someone without an account follows the
-link, signs up with that address (the pending invitation is kept in the
-session, and `/` leads back to it) and accepts after verifying it.
+has that address as a verified email can accept it, once, before it expires
+(`MAILDOG_INVITATION_DAYS`). Someone without an account follows the link, signs
+up with that address (filled in; the pending invitation is kept in the session,
+and `/` leads back to it) and accepts after verifying it. Declining needs no
+account: the invited user, or anyone not signed in who has the link, can decline.
 
 Answers for a link that cannot be used: 404 for an unknown token, 410 for one
 that was accepted, declined or expired, 403 for a user without the invited
@@ -135,11 +136,20 @@ def invitation_accept(request, token):
     return redirect("accounts:team", invitation.team_id)
 
 
-@login_required
 @require_POST
 def invitation_decline(request, token):
+    """Decline: the invited address's signed-in owner, or anyone not signed in who has the emailed link.
+
+    Declining needs no account: the link reached the invited address, and someone who does not want
+    to join should not have to sign up to say so. A signed-in user of another address is refused,
+    as for accepting.
+    """
     invitation = _find(token)
-    if refusal := _refusal(request, invitation):
+    if not request.user.is_authenticated:
+        refusal = None if _usable(invitation) else _closed(request, invitation)
+    else:
+        refusal = _refusal(request, invitation)
+    if refusal:
         return refusal
     try:
         decline_invitation(invitation)
@@ -147,4 +157,6 @@ def invitation_decline(request, token):
         return _closed(request, _find(token))
     request.session.pop(PENDING_SESSION_KEY, None)
     messages.success(request, f"You declined the invitation to “{invitation.team.name}”.")
+    if not request.user.is_authenticated:
+        return redirect("accounts:invitation", token)  # says it was declined; no account to go to
     return redirect("inboxes:home")
