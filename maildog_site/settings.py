@@ -216,6 +216,8 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True
+# One way of writing dates and times everywhere: "2026-11-25 20:05:03" (maildog_site/formats/en/formats.py).
+FORMAT_MODULE_PATH = ["maildog_site.formats"]
 
 STATIC_URL = "static/"
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles"))

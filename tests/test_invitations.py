@@ -53,7 +53,7 @@ def test_invitation_email_is_sent_through_smtp_and_caught(client, owner, team, m
     assert message.subject == "[Maildog] owner@example.com invited you to Acme QA"
     assert message.envelope_to == ["new@example.com"]
     assert "http://testserver" + link("invitation", invitation) in message.text_body
-    assert f"works until {invitation.expires_at:%-d %B %Y}" in message.text_body
+    assert f"works until {invitation.expires_at:%Y-%m-%d %H:%M:%S} UTC" in message.text_body
     raw = bytes(Message.objects.defer(None).get(pk=message.pk).raw)
     assert b"text/html" in raw and b"text/plain" in raw
 
