@@ -1,6 +1,11 @@
+from allauth.account.adapter import get_adapter
+from allauth.account.models import EmailAddress
+from django import forms
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.forms import AdminUserCreationForm
+from django.db import transaction
 
 from .models import Invitation, Membership, Team
 
@@ -58,13 +63,66 @@ if admin.site.is_registered(User):
     admin.site.unregister(User)
 
 
+class EmailUserCreationForm(AdminUserCreationForm):
+    """A new user by email and password, as people sign up; the username is made up from the email."""
+
+    class Meta(AdminUserCreationForm.Meta):
+        model = User
+        fields = ("email",)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["email"].required = True
+
+    def clean_email(self):
+        email = self.cleaned_data["email"].strip()
+        taken = (
+            User.objects.filter(email__iexact=email).exists()
+            or EmailAddress.objects.filter(email__iexact=email).exists()
+        )
+        if taken:
+            raise forms.ValidationError("A user with this email address already exists.")
+        return email
+
+
 @admin.register(User)
 class MaildogUserAdmin(UserAdmin):
-    """Django's user admin plus a bulk deactivate action (deactivated users cannot log in)."""
+    """Django's user admin by email (people sign in with it; the username is internal), plus bulk deactivate.
 
-    list_display = ["email", "username", "is_active", "is_staff", "date_joined", "last_login"]
+    Deactivated users cannot sign in. A user created here gets the address as their verified, primary
+    email address (the staff member vouches for it) and a username made up from it, as sign-up does.
+    """
+
+    add_form = EmailUserCreationForm
+    add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "usable_password", "password1", "password2")}),)
+    fieldsets = (
+        (None, {"fields": ("email", "password")}),
+        ("Personal info", {"fields": ("first_name", "last_name")}),
+        ("Permissions", {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")}),
+        ("Important dates", {"fields": ("last_login", "date_joined")}),
+        (
+            "Internal",
+            {
+                "fields": ("username",),
+                "description": "Made up from the email address at sign-up; nobody signs in with it. "
+                "`manage.py changepassword` takes it.",
+            },
+        ),
+    )
+    readonly_fields = ["username"]
+    list_display = ["email", "is_active", "is_staff", "date_joined", "last_login"]
     list_filter = ["is_active", "is_staff", "is_superuser", "date_joined"]
+    search_fields = ["email", "first_name", "last_name", "username"]
+    ordering = ["email"]
     actions = ["deactivate", "activate"]
+
+    @transaction.atomic
+    def save_model(self, request, obj, form, change):
+        if not change and not obj.username:
+            get_adapter(request).populate_username(request, obj)
+        super().save_model(request, obj, form, change)
+        if not change:
+            EmailAddress.objects.create(user=obj, email=obj.email, primary=True, verified=True)
 
     @admin.action(description="Deactivate the selected users")
     def deactivate(self, request, queryset):

@@ -90,3 +90,45 @@ def test_messages_are_read_only_in_the_admin(staff_client, inbox):
     assert message.is_read
     staff_client.post(reverse("admin:inboxes_message_delete", args=[message.pk]), {"post": "yes"})
     assert not Message.objects.filter(pk=message.pk).exists()
+
+
+def test_users_are_created_and_found_by_email(staff_client, client, member):
+    add_url = reverse("admin:auth_user_add")
+    page = staff_client.get(add_url).content.decode()
+    assert 'name="email"' in page and 'name="username"' not in page
+    response = staff_client.post(
+        add_url,
+        {
+            "email": "Added@Example.com",
+            "usable_password": "true",
+            "password1": "a long passphrase 42",
+            "password2": "a long passphrase 42",
+        },
+    )
+    assert response.status_code == 302
+    user = get_user_model().objects.get(email__iexact="added@example.com")
+    assert user.username and user.check_password("a long passphrase 42")
+    assert user.emailaddress_set.get().verified
+    # Nobody chose that username: sign-in is by email.
+    assert (
+        client.post(reverse("account_login"), {"login": "added@example.com", "password": "a long passphrase 42"})[
+            "Location"
+        ]
+        == "/"
+    )
+
+    again = staff_client.post(
+        add_url,
+        {
+            "email": "added@example.com",
+            "usable_password": "true",
+            "password1": "x long passphrase 43",
+            "password2": "x long passphrase 43",
+        },
+    )
+    assert again.status_code == 200 and "already exists" in again.content.decode()
+    assert get_user_model().objects.filter(email__iexact="added@example.com").count() == 1
+
+    listing = staff_client.get(reverse("admin:auth_user_changelist") + "?q=member%40example").content.decode()
+    assert "member@example.com" in listing and "Added@example.com" not in listing
+    assert "column-username" not in listing
