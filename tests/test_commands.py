@@ -138,3 +138,14 @@ def test_firstrun_adopts_what_an_earlier_version_created(db, settings, tmp_path)
     output = run("firstrun")
     assert generated not in output and "changepassword" in output
     assert not (tmp_path / "first-login.txt").exists()
+
+
+def test_firstrun_migrates_first_when_asked(settings, tmp_path, transactional_db):
+    settings.DATA_DIR = tmp_path
+    call_command("migrate", "accounts", "0004", verbosity=0)  # before FirstRun's table
+    try:
+        output = run("firstrun", "--migrate")
+        assert "Sign in as: admin@localhost / " in output
+        assert FirstRun.objects.get().inbox_id == Inbox.objects.get().pk
+    finally:
+        call_command("migrate", verbosity=0)

@@ -13,6 +13,7 @@ import secrets
 from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
@@ -39,8 +40,15 @@ class Command(BaseCommand):
         parser.add_argument(
             "--inbox", default="Development", help="The first inbox's name. Used on the first run only."
         )
+        parser.add_argument(
+            "--migrate",
+            action="store_true",
+            help="Apply the database migrations first (scripts/dev: one start of Django instead of two).",
+        )
 
     def handle(self, *args, **options):
+        if options["migrate"]:
+            call_command("migrate", interactive=False, verbosity=0, stdout=self.stdout, stderr=self.stderr)
         login_file = settings.DATA_DIR / "first-login.txt"
         record = FirstRun.objects.select_related("user").filter(pk=1).first()
         if record is None:
