@@ -65,7 +65,9 @@ class SMTPService:
             self.servers.append(server)
             port = server.sockets[0].getsockname()[1]
             self.bound.append((listener, port))
-            log.info("smtp listening on %s:%s (%s)", self.bind, port, listener.mode)
+            # The commands print "SMTP listening on ..." for people (serve, runsmtp): at INFO this
+            # line said the same again, so every listener appeared twice.
+            log.debug("smtp listening on %s:%s (%s)", self.bind, port, listener.mode)
         await ingest_started.asend(sender=SMTPService, busy=lambda: self.handler.writer.busy)
 
     def port_for(self, mode: str) -> int:

@@ -51,6 +51,8 @@ def test_serve_runs_web_and_smtp_in_one_process(maildog_processes, serve_env, tm
     # SIGTERM: a clean exit (SIGKILL after 60 s would show as -9).
     assert serve.stop(timeout=60) == 0, serve.output()
     assert "SMTP listening on 127.0.0.1" in serve.output()
+    # Once per listener (a log line used to repeat it).
+    assert serve.output().lower().count(f"listening on 127.0.0.1:{smtp_port}") == 1, serve.output()
     count = command(
         "shell",
         "-v",
