@@ -1,6 +1,7 @@
 """Django admin: lists, filters and search for every model; staff actions."""
 
 import pytest
+from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 
@@ -132,3 +133,17 @@ def test_users_are_created_and_found_by_email(staff_client, client, member):
     listing = staff_client.get(reverse("admin:auth_user_changelist") + "?q=member%40example").content.decode()
     assert "member@example.com" in listing and "Added@example.com" not in listing
     assert "column-username" not in listing
+
+
+def test_staff_sign_in_to_the_admin_by_email(client, db):
+    """The admin's own form asked for a username; staff sign in on Maildog's page, by email."""
+    response = client.get(reverse("admin:index"), follow=True)
+    login_url, _ = response.redirect_chain[-1]
+    assert login_url.startswith(reverse("account_login")) and "next=" in login_url
+    page = response.content.decode()
+    assert 'name="login"' in page and 'type="email"' in page and "Username" not in page
+    get_user_model().objects.create_superuser("boss-internal-name", "boss@example.com", "pw-for-admin-tests")
+    EmailAddress.objects.create(user_id=get_user_model().objects.get().pk, email="boss@example.com", verified=True)
+    signed_in = client.post(login_url, {"login": "boss@example.com", "password": "pw-for-admin-tests"})
+    assert signed_in["Location"] == reverse("admin:index")
+    assert client.get(reverse("admin:index")).status_code == 200
