@@ -15,6 +15,7 @@ User = get_user_model()
 # Staff sign in where everyone does, by email (the admin's own form asks for a username nobody
 # chose), with allauth's verification and rate limits; signed-in staff go straight in.
 admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
+admin.site.site_header = admin.site.site_title = "Maildog administration"
 
 
 class MembershipInline(admin.TabularInline):

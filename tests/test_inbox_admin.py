@@ -146,4 +146,6 @@ def test_staff_sign_in_to_the_admin_by_email(client, db):
     EmailAddress.objects.create(user_id=get_user_model().objects.get().pk, email="boss@example.com", verified=True)
     signed_in = client.post(login_url, {"login": "boss@example.com", "password": "pw-for-admin-tests"})
     assert signed_in["Location"] == reverse("admin:index")
-    assert client.get(reverse("admin:index")).status_code == 200
+    index = client.get(reverse("admin:index")).content.decode()
+    assert "Signed in as <strong>boss@example.com</strong>" in index and "boss-internal-name" not in index
+    assert "Sign out" in index and "Log out" not in index and f'action="{reverse("account_logout")}"' in index
