@@ -47,17 +47,17 @@ def team_detail(request, team_id):
     team = membership.team
     owners = owner_ids(team_id)
     # Only what the rules in accounts.teams allow is offered: no button that is then refused.
-    members = [
-        {
-            "membership": m,
-            "roles": allowed_roles(membership, m, owners) if membership.can_manage else [],
-            "removable": m.pk != membership.pk and may_remove(membership, m, owners),
-        }
-        for m in team.memberships.select_related("user").order_by("created", "id")
-    ]
     role_labels = dict(Membership.Role.choices)
-    for row in members:
-        row["role_choices"] = [(role, role_labels[role]) for role in row["roles"]]
+    members = []
+    for m in team.memberships.select_related("user").order_by("created", "id"):
+        roles = allowed_roles(membership, m, owners) if membership.can_manage else []
+        members.append(
+            {
+                "membership": m,
+                "role_choices": [(role, role_labels[role]) for role in roles],
+                "removable": m.pk != membership.pk and may_remove(membership, m, owners),
+            }
+        )
     context = {
         "team": team,
         "membership": membership,
