@@ -83,6 +83,7 @@ class Command(BaseCommand):
             EmailAddress.objects.create(user=user, email=user.email, primary=True, verified=True)
             # A development convenience, only readable by the account running Maildog; shown by
             # later runs while it is still the password (see FirstRun.password_hash).
+            login_file.parent.mkdir(parents=True, exist_ok=True)
             login_file.write_text(f"{user.email} / {password}\n")
             login_file.chmod(0o600)
             password_hash = user.password
