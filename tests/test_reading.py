@@ -6,7 +6,6 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from inboxes import mime
 from inboxes.models import Message
 
 from .conftest import store_message
@@ -14,7 +13,7 @@ from .test_message_page import PIXEL
 
 pytestmark = pytest.mark.django_db
 
-GIF = b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff!\xf9\x04\x01\x00\x00\x00\x00,\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;"
+GIF = bytes.fromhex("474946383961010001008000000000ffffff21f90401000000002c00000000010001000002024401003b")
 
 
 def url(name, message, *extra):

@@ -116,6 +116,7 @@
           rows().forEach(function (r) { r.classList.toggle("open", r === row); });
           if (row) { row.classList.remove("unread"); select(row); }
           if (window.maildogAuthChecks) window.maildogAuthChecks.start(reader);
+          if (!url.searchParams.get("tab")) url.searchParams.set("tab", view.dataset.tab);
         }
         if (how === "push") history.pushState({ maildog: "message" }, "", stateUrl(url));
         else if (how === "replace") history.replaceState({ maildog: "message" }, "", stateUrl(url));
