@@ -151,6 +151,13 @@
     if (event.defaultPrevented || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
     var keysButton = event.target.closest("[data-show-keys]");
     if (keysButton) { showKeys(); return; }
+    // Beside the list, a click anywhere on a row (but its checkbox and links) opens it.
+    var cell = event.target.closest("tr.message-row td");
+    if (cell && inboxPane && WIDE.matches && !event.target.closest("a, input, button, label")) {
+      event.preventDefault();
+      open(cell.parentElement.querySelector("a.cell-subject").href);
+      return;
+    }
     var link = event.target.closest("a[href]");
     if (!link || link.hasAttribute("download") || link.target === "_blank") return;
     // Widths: only the frame changes.
@@ -296,6 +303,13 @@
 
   // --- A shared address: open its message ---------------------------------------------
   if (inboxPane) {
+    // Narrowed with a message open: the message gets the whole page.
+    var narrowed = function () {
+      var view = currentView();
+      if (WIDE.matches || !view) return;
+      location.href = view.dataset.url + "?tab=" + encodeURIComponent(view.dataset.tab) + "&width=" + encodeURIComponent(view.dataset.width);
+    };
+    if (WIDE.addEventListener) WIDE.addEventListener("change", narrowed);
     var start = urlFromState();
     if (start) {
       if (WIDE.matches) show(start, "replace");
