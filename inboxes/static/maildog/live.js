@@ -66,7 +66,9 @@
     var status = document.getElementById("live-status");
     var catchUpUrl = (table.dataset.catchUpUrl || ("/inboxes/" + inboxId + "/messages/after/0/")).replace(/0\/$/, "");
     var GAP_WAIT = 1000; // ms: an event out of order usually arrives within this
+    var QUIET_WAIT = 2000; // ms without events after one: the burst is over
     var gapTimer = null;
+    var quietTimer = null;
     var catchingUp = null;
 
     var buildRow = function (m) {
@@ -119,6 +121,10 @@
       if (liveInsert) placeRow(m);
       document.dispatchEvent(new CustomEvent("maildog:message.new", { detail: m }));
       if (highest > settled && !gapTimer) gapTimer = setTimeout(function () { gapTimer = null; catchUp(); }, GAP_WAIT);
+      // The last events of a burst leave no gap behind them if they are lost: once the
+      // socket has been quiet for a moment after an event, ask once whether anything came after it.
+      clearTimeout(quietTimer);
+      quietTimer = setTimeout(catchUp, QUIET_WAIT);
     };
 
     // Everything after `settled`, page by page; afterwards every number up to the newest answered is settled.
