@@ -209,6 +209,25 @@ def test_keys_move_and_open_from_the_list(maildog_server, wide_page, inbox, memb
     assert navigations["n"] == 0
 
 
+def test_pane_buttons_act_in_place(maildog_server, wide_page, inbox, member):
+    page = wide_page
+    older, newer = text_mail(inbox, "Older"), text_mail(inbox, "Newer")
+    log_in(page, maildog_server.url, member)
+    page.goto(maildog_server.url + inbox.get_absolute_url())
+    navigations = count_navigations(page)
+    page.click(f'tr[data-id="{newer.pk}"] td.time')
+    reader = page.locator("#reader")
+    expect(reader.locator("#message-subject")).to_have_text("Newer")
+    reader.locator("button", has_text="Mark unread").click()
+    expect(page.locator(f'tr[data-id="{newer.pk}"]')).to_have_class(re.compile("unread"))
+    page.once("dialog", lambda dialog: dialog.accept())
+    reader.locator("button", has_text="Delete").click()
+    expect(reader.locator("#message-subject")).to_have_text("Older")
+    expect(page.locator("#message-list tr.message-row")).to_have_count(1)
+    assert list(Message.objects.filter(inbox=inbox).values_list("pk", flat=True)) == [older.pk]
+    assert navigations["n"] == 0
+
+
 def test_message_page_switches_tabs_and_messages_in_place(maildog_server, wide_page, inbox, member):
     page = wide_page
     older = text_mail(inbox, "Older one")

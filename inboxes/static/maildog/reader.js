@@ -237,6 +237,23 @@
     });
   }
 
+  // The shown message's own Mark unread and Delete buttons, in place (after live.js's confirmation).
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    var view = currentView();
+    if (event.defaultPrevented || !view || !view.contains(form)) return;
+    var action = new URL(form.action, location.href).pathname;
+    if (action === new URL(view.dataset.markUnreadUrl, location.href).pathname) {
+      event.preventDefault();
+      select(rowOf(view.dataset.messageId) || cursorRow());
+      if (view.dataset.unread !== "1") toggleRead();
+    } else if (action === new URL(view.dataset.deleteUrl, location.href).pathname) {
+      event.preventDefault();
+      select(rowOf(view.dataset.messageId) || cursorRow());
+      remove();
+    }
+  });
+
   function announce(text) {
     var status = document.getElementById("reader-status");
     if (status) status.textContent = text;
