@@ -228,6 +228,26 @@ def test_pane_buttons_act_in_place(maildog_server, wide_page, inbox, member):
     assert navigations["n"] == 0
 
 
+def test_narrow_screens_open_messages_as_pages(maildog_server, browser, inbox, member):
+    message = text_mail(inbox, "On a tablet")
+    context = browser.new_context(viewport={"width": 800, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    try:
+        log_in(page, maildog_server.url, member)
+        page.goto(maildog_server.url + inbox.get_absolute_url())
+        page.keyboard.press("j")
+        page.keyboard.press("Enter")
+        expect(page).to_have_url(maildog_server.url + message.get_absolute_url())
+        expect(page.locator("#message-subject")).to_have_text("On a tablet")
+        # A wide screen's address, opened on a narrow one, becomes the message page.
+        page.goto(maildog_server.url + inbox.get_absolute_url() + f"?message={message.pk}&tab=headers")
+        expect(page).to_have_url(maildog_server.url + message.get_absolute_url() + "?tab=headers")
+        expect(page.locator("#tab-headers")).to_be_visible()
+    finally:
+        context.close()
+
+
 def test_message_page_switches_tabs_and_messages_in_place(maildog_server, wide_page, inbox, member):
     page = wide_page
     older = text_mail(inbox, "Older one")
