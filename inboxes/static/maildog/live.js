@@ -113,13 +113,15 @@
       while (seen[settled + 1]) { delete seen[settled + 1]; settled += 1; }
     };
 
-    var learn = function (m) {
+    // `caughtUp`: the message came from the server's list, which already settled what came before it.
+    var learn = function (m, caughtUp) {
       if (typeof m.seq !== "number" || m.seq <= settled || seen[m.seq]) return;
       seen[m.seq] = true;
       if (m.seq > highest) highest = m.seq;
       settle();
       if (liveInsert) placeRow(m);
       document.dispatchEvent(new CustomEvent("maildog:message.new", { detail: m }));
+      if (caughtUp === true) return;
       if (highest > settled && !gapTimer) gapTimer = setTimeout(function () { gapTimer = null; catchUp(); }, GAP_WAIT);
       // The last events of a burst leave no gap behind them if they are lost: once the
       // socket has been quiet for a moment after an event, ask once whether anything came after it.
@@ -137,7 +139,7 @@
           return response.json();
         })
         .then(function (data) {
-          data.messages.forEach(learn);
+          data.messages.forEach(function (m) { learn(m, true); });
           var last = data.messages.length ? data.messages[data.messages.length - 1].seq : from;
           var upTo = data.truncated ? last : Math.max(last, data.last_seq || 0);
           if (upTo > settled) {
