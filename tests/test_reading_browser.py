@@ -456,3 +456,26 @@ def test_a_missed_event_is_caught_up(maildog_server, page, inbox, member):
     expect(page.locator("#message-list tr.message-row .cell-subject").first).to_have_text("Message six")
     page.wait_for_function(f"window.maildogLive.state().settled === {six.seq}")
     assert Inbox.objects.get(pk=inbox.pk).last_seq == six.seq
+
+
+def test_a_search_announces_new_mail_and_inserts_only_on_request(maildog_server, page, inbox, member):
+    sockets = fake_socket(page, inbox)
+    text_mail(inbox, "Invoice 1")
+    log_in(page, maildog_server.url, member)
+    page.goto(maildog_server.url + inbox.get_absolute_url() + "?q=invoice")
+    expect(page.locator("#live-status")).to_contain_text("Live")
+    page.evaluate("window.maildogLive.catchUp()")
+    page.evaluate(
+        """() => { window.__learned = [];
+        document.addEventListener("maildog:message.new", (e) => window.__learned.push(e.detail.subject)); }"""
+    )
+    invoice, other = text_mail(inbox, "Invoice 2"), text_mail(inbox, "Something else")
+    send_new(sockets[0], invoice)
+    send_new(sockets[0], other)
+    page.wait_for_function("window.__learned.length === 2")
+    assert page.evaluate("window.__learned") == ["Invoice 2", "Something else"]
+    expect(page.locator("#message-list tr.message-row")).to_have_count(1)
+    page.evaluate(
+        "(m) => document.dispatchEvent(new CustomEvent('maildog:insert-row', {detail: m}))", message_summary(invoice)
+    )
+    expect(page.locator("#message-list tr.message-row .cell-subject")).to_have_text(["Invoice 2", "Invoice 1"])
