@@ -389,16 +389,25 @@ def test_every_page_fits_a_phone(maildog_server, browser, inbox, owner, member, 
         context.close()
 
 
-def test_list_marks_only_failing_mail(maildog_server, wide_page, inbox, member):
+def test_list_marks_failing_mail_and_passing_on_request(maildog_server, wide_page, inbox, member):
     page = wide_page
     quiet = text_mail(inbox, "Not authenticated")
     Message.objects.filter(pk=quiet.pk).update(deliverability_verdict="none")
     failing = text_mail(inbox, "Failing")
     Message.objects.filter(pk=failing.pk).update(deliverability_verdict="fail")
+    passing = text_mail(inbox, "Passing")
+    Message.objects.filter(pk=passing.pk).update(deliverability_verdict="pass")
     log_in(page, maildog_server.url, member)
     page.goto(maildog_server.url + inbox.get_absolute_url())
     expect(page.locator(f'tr[data-id="{failing.pk}"] .auth-marker')).to_be_visible()
     expect(page.locator(f'tr[data-id="{failing.pk}"] .auth-marker')).to_have_text("Would fail")
+    expect(page.locator(f'tr[data-id="{quiet.pk}"] .auth-marker')).to_be_hidden()
+    expect(page.locator(f'tr[data-id="{passing.pk}"] .auth-marker')).to_be_hidden()
+    # Passing mail is marked where the reader asks for it, and the choice is kept for the inbox.
+    page.check("#show-pass")
+    expect(page.locator(f'tr[data-id="{passing.pk}"] .auth-marker')).to_have_text("Would pass")
+    page.reload()
+    expect(page.locator(f'tr[data-id="{passing.pk}"] .auth-marker')).to_be_visible()
     expect(page.locator(f'tr[data-id="{quiet.pk}"] .auth-marker')).to_be_hidden()
 
 

@@ -318,6 +318,20 @@
     if (action() !== false) event.preventDefault();
   });
 
+  // --- "Mark passing mail": remembered in this browser, per inbox ---------------------
+  var showPass = document.getElementById("show-pass");
+  if (showPass && table) {
+    var passKey = "maildog.showPass." + table.dataset.inboxId;
+    var stored = null;
+    try { stored = window.localStorage.getItem(passKey); } catch (e) { /* private mode */ }
+    showPass.checked = stored === "1";
+    table.classList.toggle("show-pass", showPass.checked);
+    showPass.addEventListener("change", function () {
+      table.classList.toggle("show-pass", showPass.checked);
+      try { window.localStorage.setItem(passKey, showPass.checked ? "1" : "0"); } catch (e) { /* private mode */ }
+    });
+  }
+
   // --- A shared address: open its message ---------------------------------------------
   if (inboxPane) {
     // Narrowed with a message open: the message gets the whole page.
