@@ -114,7 +114,11 @@
           document.title = (reader.querySelector("#message-subject") || {}).textContent + " · Maildog";
           var row = rowOf(view.dataset.messageId);
           rows().forEach(function (r) { r.classList.toggle("open", r === row); });
-          if (row) { row.classList.remove("unread"); select(row); }
+          if (row) {
+            if (row.classList.contains("unread")) countUnread(view.dataset.inboxId, -1);
+            row.classList.remove("unread");
+            select(row);
+          }
           if (window.maildogAuthChecks) window.maildogAuthChecks.start(reader);
           if (!url.searchParams.get("tab")) url.searchParams.set("tab", view.dataset.tab);
         }
@@ -212,7 +216,10 @@
     var older = t.view ? (t.view.dataset.olderUrl || t.view.dataset.newerUrl) : null;
     post(t.url + "delete/", true).then(function (response) {
       if (!response.ok && response.type !== "opaqueredirect") return;
-      if (t.row) t.row.remove();
+      if (t.row) {
+        if (table && t.row.classList.contains("unread")) countUnread(table.dataset.inboxId, -1);
+        t.row.remove();
+      }
       if (inboxPane) {
         if (t.view || (currentView() && currentView().dataset.messageId === t.id)) {
           if (next) show(messageUrl(next.querySelector("a.cell-subject").href), "replace");
@@ -232,6 +239,7 @@
     var unread = t.row ? !t.row.classList.contains("unread") : !(t.view && t.view.dataset.unread === "1");
     post(t.url + (unread ? "mark-unread/" : "mark-read/"), false).then(function () {
       if (t.row) t.row.classList.toggle("unread", unread);
+      if (table) countUnread(table.dataset.inboxId, unread ? 1 : -1);
       if (t.view) t.view.dataset.unread = unread ? "1" : "0";
       announce(unread ? "Marked unread." : "Marked read.");
     });
@@ -253,6 +261,15 @@
       remove();
     }
   });
+
+  // The sidebar's unread badge follows what this page marks (the unread socket speaks on new mail only).
+  function countUnread(inboxId, change) {
+    var badge = document.querySelector('[data-unread-inbox="' + inboxId + '"]');
+    if (!badge || !/^\d+$/.test(badge.textContent.trim())) return;
+    var count = Math.max(0, parseInt(badge.textContent, 10) + change);
+    badge.textContent = count;
+    badge.classList.toggle("zero", count === 0);
+  }
 
   function announce(text) {
     var status = document.getElementById("reader-status");
