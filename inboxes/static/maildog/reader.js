@@ -228,7 +228,7 @@
         announce("Message deleted.");
       } else if (pageReader) {
         if (older) show(messageUrl(older), "replace");
-        else location.href = document.querySelector(".crumbs a:last-child").href;
+        else location.href = document.querySelector(".crumbs span a:last-child").href;
       }
     });
   }
