@@ -1,9 +1,14 @@
 """The one way captured content leaves Maildog as a file: pages, API and admin all answer with `download()`.
 
-Captured content is hostile: it is always an attachment (never rendered in
-Maildog's origin), never sniffed, sandboxed if a browser opens it anyway, and
-its file name, whatever the sender wrote, is encoded by Django's
+Captured content is hostile: a download is always an attachment (never
+rendered in Maildog's origin), never sniffed, sandboxed if a browser opens it
+anyway, and its file name, whatever the sender wrote, is encoded by Django's
 `content_disposition_header` (RFC 6266 `filename*` for non-ASCII names).
+
+The one exception is `preview()`: a raster image (PNG, JPEG, GIF, WebP, told
+by its bytes, never by what the sender declared) is served inline with that
+type, so that pages can show it in an `<img>`. Everything else, SVG included
+(it can carry script), stays a download.
 """
 
 from django.http import HttpResponse
@@ -23,6 +28,30 @@ def served_type(declared: str) -> str:
     return declared
 
 
+# Raster image types a preview may serve inline, each recognised by its first bytes.
+PREVIEW_SIGNATURES = {
+    "image/png": (b"\x89PNG\r\n\x1a\n",),
+    "image/jpeg": (b"\xff\xd8\xff",),
+    "image/gif": (b"GIF87a", b"GIF89a"),
+}
+
+
+def image_type(content: bytes) -> str | None:
+    """The safe raster image type of `content` by its signature (PNG, JPEG, GIF, WebP), or None."""
+    for content_type, signatures in PREVIEW_SIGNATURES.items():
+        if content.startswith(signatures):
+            return content_type
+    if content[:4] == b"RIFF" and content[8:12] == b"WEBP":
+        return "image/webp"
+    return None
+
+
+def previewable(declared: str) -> bool:
+    """Whether a part declared as `declared` is worth offering as a preview (its bytes decide when served)."""
+    declared = declared.strip().lower()
+    return declared in ("image/png", "image/jpeg", "image/jpg", "image/pjpeg", "image/gif", "image/webp")
+
+
 def clean_filename(name: str, fallback: str) -> str:
     """A sender's file name without path separators or control characters; `fallback` when nothing is left."""
     cleaned = "".join(char for char in name if char.isprintable() and char not in "/\\").strip(" .")
@@ -34,6 +63,23 @@ def download(content: bytes, filename: str, content_type: str = GENERIC_TYPE) ->
     response = HttpResponse(content, content_type=served_type(content_type))
     response["Content-Disposition"] = content_disposition_header(True, clean_filename(filename, "download"))
     response["Content-Security-Policy"] = "sandbox; default-src 'none'"
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+def preview(content: bytes, filename: str, content_type: str = GENERIC_TYPE) -> HttpResponse:
+    """`content` inline as an image if its bytes are PNG, JPEG, GIF or WebP; otherwise the same as `download()`.
+
+    The image keeps `nosniff` and a sandbox CSP (opened on its own, it is a
+    document with no script and an opaque origin).
+    """
+    real_type = image_type(content)
+    if real_type is None:
+        return download(content, filename, content_type)
+    response = HttpResponse(content, content_type=real_type)
+    response["Content-Disposition"] = content_disposition_header(False, clean_filename(filename, "image"))
+    response["Content-Security-Policy"] = "sandbox; default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'"
     response["X-Content-Type-Options"] = "nosniff"
     response["Referrer-Policy"] = "no-referrer"
     return response

@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from .views import home, integration, manage, message, messages
+from .views import home, integration, live, manage, message, messages
 
 app_name = "inboxes"
 
@@ -15,6 +15,7 @@ urlpatterns = [
     path("inboxes/<int:inbox_id>/delete/", manage.inbox_delete, name="inbox_delete"),
     path("inboxes/<int:inbox_id>/credentials/reset/", manage.inbox_reset_credentials, name="inbox_reset_credentials"),
     path("inboxes/<int:inbox_id>/integration/", integration.inbox_integration, name="integration"),
+    path("inboxes/<int:inbox_id>/messages/after/<int:seq>/", live.messages_after, name="messages_after"),
     path("inboxes/<int:inbox_id>/messages/delete/", messages.messages_delete, name="messages_delete"),
     re_path(
         r"^inboxes/(?P<inbox_id>[0-9]+)/messages/mark-(?P<state>read|unread)/$",
@@ -32,6 +33,9 @@ urlpatterns = [
         name="message_part",
     ),
     path(msg + "attachments/<int:index>/", message.message_attachment, name="message_attachment"),
+    path(
+        msg + "attachments/<int:index>/preview/", message.message_attachment_preview, name="message_attachment_preview"
+    ),
     path(msg + "delete/", messages.message_delete, name="message_delete"),
     re_path(
         r"^inboxes/(?P<inbox_id>[0-9]+)/messages/(?P<message_id>[0-9]+)/mark-(?P<state>read|unread)/$",

@@ -64,7 +64,11 @@ def test_every_tab_renders_for_a_member(member_client, rich, tab):
 
 def test_tabs_show_their_content(owner_client, rich):
     get = lambda tab: owner_client.get(url("message", rich) + f"?tab={tab}").content.decode()  # noqa: E731
-    assert "Track it at https://shop.example.com/track/42" in get("text")
+    text = get("text")
+    assert (
+        'Track it at <a target="_blank" rel="noopener noreferrer" href="https://shop.example.com/track/42">'
+        "https://shop.example.com/track/42</a> today." in text
+    )
     headers = get("headers")
     assert "Subject" in headers and "Content-Type" in headers
     assert "Content-Transfer-Encoding" in get("raw")

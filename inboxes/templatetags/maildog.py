@@ -1,9 +1,14 @@
 """Template helpers for Maildog's layout."""
 
+import re
+
 from django import template
+from django.utils.html import conditional_escape, urlize
+from django.utils.safestring import mark_safe
 
 from accounts.models import Membership
 
+from .. import downloads
 from ..models import Inbox
 from ..unread import UNREAD_WINDOW, unread_counts
 
@@ -37,3 +42,30 @@ def sidebar(context):
 def unread_badge(count):
     """The badge text: the count, or "999+" once the counted window is full."""
     return f"{UNREAD_WINDOW - 1}+" if count >= UNREAD_WINDOW else str(count)
+
+
+@register.filter
+def previewable(attachment) -> bool:
+    """Whether an attachment is declared as a raster image that a page may preview (its bytes decide when served)."""
+    return downloads.previewable(attachment.content_type)
+
+
+# Text longer than this is shown without clickable links: linking scans every word (the Links tab lists them all).
+LINKIFY_MAX_CHARS = 2 * 1024 * 1024
+_ANCHOR = re.compile(r'<a href="')
+
+
+@register.filter(needs_autoescape=True)
+def linkify(text, autoescape=True):
+    """Plain text, escaped, with its URLs and addresses as links that open in a new tab without a referrer.
+
+    Django's `urlize` finds and escapes them; every anchor it writes then gets
+    `target="_blank" rel="noopener noreferrer"` (the text around the links is
+    escaped, so every `<a href="` in the result is one of urlize's).
+    """
+    if text is None:
+        return ""
+    if len(text) > LINKIFY_MAX_CHARS:
+        return conditional_escape(text)
+    html = urlize(text, nofollow=False, autoescape=autoescape)
+    return mark_safe(_ANCHOR.sub('<a target="_blank" rel="noopener noreferrer" href="', html))  # noqa: S308

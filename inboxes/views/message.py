@@ -6,7 +6,13 @@ raw source is always shown (the Raw tab up to RAW_TAB_BYTES, the plain-text and
 .eml views whole). Captured HTML is hostile. It is served from its own URL with
 a CSP sandbox (no script, opaque origin), framed by `<iframe sandbox>`, and
 never inlined into Maildog's pages. Downloads are always attachments with
-`nosniff`; a part or attachment download decodes only that part.
+`nosniff`; a part or attachment download decodes only that part. The one
+inline exception is an attachment's preview, served only when its bytes are a
+PNG, JPEG, GIF or WebP image (`inboxes.downloads.preview`).
+
+`?fragment=1` answers the page's message block alone (no layout): the inbox's
+reading pane and the page's own tab switches fetch it and swap it in, so that
+switching message or tab does not reload the page.
 """
 
 from django.conf import settings
@@ -19,7 +25,7 @@ from django.views.decorators.http import require_GET
 
 from .. import mime
 from ..access import can_manage, get_message
-from ..downloads import download, eml_download
+from ..downloads import download, eml_download, preview
 from ..mime.frame import frame_document
 from ..models import Message
 
@@ -69,6 +75,9 @@ def message(request, inbox_id, message_id):
     width = request.GET.get("width", "desktop")
     remote = request.GET.get("remote") == "1"
     frame_url = reverse("inboxes:message_html", args=[inbox_id, message_id]) + ("?remote=1" if remote else "")
+    neighbours = Message.objects.filter(inbox_id=message.inbox_id).only("id", "inbox_id", "seq")
+    newer = neighbours.filter(seq__gt=message.seq).order_by("seq").first()
+    older = neighbours.filter(seq__lt=message.seq).order_by("-seq").first()
     context = {
         "inbox": message.inbox,
         "message": message,
@@ -86,8 +95,13 @@ def message(request, inbox_id, message_id):
         "errors": list(dict.fromkeys(list(message.parse_errors or []) + parsed.errors)),
         "can_manage": can_manage(request.user, message.inbox.team_id),
         "auth_checks_enabled": settings.MAILDOG_AUTH_CHECKS,
+        "message_url": message.get_absolute_url(),
+        "newer": newer,
+        "older": older,
+        "fragment": request.GET.get("fragment") == "1",
     }
-    return render(request, "inboxes/message.html", context)
+    template = "inboxes/_message.html" if context["fragment"] else "inboxes/message.html"
+    return render(request, template, context)
 
 
 @login_required
@@ -145,3 +159,15 @@ def message_attachment(request, inbox_id, message_id, index):
         raise Http404("No such attachment.")
     attachment, content = found
     return download(content, attachment.filename or f"attachment-{index}", attachment.content_type)
+
+
+@login_required
+@require_GET
+def message_attachment_preview(request, inbox_id, message_id, index):
+    """The `index`-th attachment inline when it is a PNG, JPEG, GIF or WebP image (by its bytes), else a download."""
+    message = get_message(request.user, inbox_id, message_id, with_raw=True)
+    found = mime.ParsedMessage(message.raw).attachment(index)
+    if found is None:
+        raise Http404("No such attachment.")
+    attachment, content = found
+    return preview(content, attachment.filename or f"attachment-{index}", attachment.content_type)

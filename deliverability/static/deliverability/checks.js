@@ -8,6 +8,11 @@
 // - other page code may pass events on with
 //   document.dispatchEvent(new CustomEvent("maildog:message.checked", {detail: event}))
 //   or window.maildogAuthChecks.handle(event).
+//
+// The panel is one line (verdict and headline) whose details unfold on a
+// click; whether they are open is remembered in this browser (localStorage,
+// key "maildog.authChecksOpen") and applied to every panel, also to one
+// swapped in by the reading pane (window.maildogAuthChecks.start(root)).
 (function () {
   "use strict";
   if (window.maildogAuthChecks) return;
@@ -21,6 +26,23 @@
     });
   }
 
+  var OPEN_KEY = "maildog.authChecksOpen";
+
+  function storedOpen() {
+    try { return window.localStorage.getItem(OPEN_KEY) === "1"; } catch (e) { return false; }
+  }
+
+  // Open or close the details as the reader last chose, and remember each new choice.
+  function remember(panel) {
+    var details = panel.querySelector("details.auth-details");
+    if (!details || details.dataset.remembered) return;
+    details.dataset.remembered = "1";
+    details.open = storedOpen();
+    details.addEventListener("toggle", function () {
+      try { window.localStorage.setItem(OPEN_KEY, details.open ? "1" : "0"); } catch (e) { /* private mode */ }
+    });
+  }
+
   function refreshPanels(id) {
     var panels = document.querySelectorAll('[data-auth-message-id="' + id + '"][data-auth-panel-url]');
     return Promise.all(Array.prototype.map.call(panels, function (panel) {
@@ -31,7 +53,7 @@
           var holder = document.createElement("div");
           holder.innerHTML = html;
           var fresh = holder.querySelector("[data-auth-panel-url]");
-          if (fresh) panel.replaceWith(fresh);
+          if (fresh) { panel.replaceWith(fresh); remember(fresh); }
         });
     }));
   }
@@ -64,11 +86,17 @@
     };
   }
 
-  window.maildogAuthChecks = { handle: handle };
-  document.addEventListener("maildog:message.checked", function (e) { handle(e.detail); });
-  function start() {
-    document.querySelectorAll(".auth-panel--pending[data-auth-inbox-id]").forEach(listen);
+  // Panels under `root` (the document, or a message swapped in by the reading pane).
+  function start(root) {
+    root = root && root.querySelectorAll ? root : document;
+    root.querySelectorAll(".auth-panel[data-auth-message-id]").forEach(remember);
+    // Inside the inbox page the list's own socket passes `message.checked` on: no second socket.
+    if (document.getElementById("message-list") && root !== document) return;
+    root.querySelectorAll(".auth-panel--pending[data-auth-inbox-id]").forEach(listen);
   }
-  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
-  else start();
+
+  window.maildogAuthChecks = { handle: handle, start: start };
+  document.addEventListener("maildog:message.checked", function (e) { handle(e.detail); });
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", function () { start(document); });
+  else start(document);
 })();

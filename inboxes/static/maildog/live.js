@@ -1,5 +1,11 @@
 // Maildog's small amount of JavaScript: live message list and unread counts
-// over websockets (with reconnect and catch-up), copy buttons, confirmations.
+// over websockets (with reconnect and catch-up by sequence number), copy
+// buttons, confirmations. The reading pane and keys are in reader.js.
+//
+// For other scripts: `maildog:message.new` (document CustomEvent, detail = the
+// message summary) is dispatched once for every new message the page learns
+// of, also where rows are not inserted (a search, an older page); a
+// `maildog:insert-row` event with the same detail inserts its row.
 (function () {
   "use strict";
 
@@ -41,53 +47,133 @@
   }
 
   // --- The open inbox: new rows without a reload --------------------------
+  // Every message has a sequence number in its inbox. The page remembers which
+  // numbers it has seen; an event is placed by its number (events may arrive
+  // out of order), a duplicate is ignored, and a gap (an event missed, or one
+  // still on its way) is filled by asking the server for everything after the
+  // last number the page is sure of. Numbers of deleted messages never come:
+  // the server's answer settles them.
   var table = document.getElementById("message-list");
   if (table) {
     var inboxId = table.dataset.inboxId;
-    var lastSeq = parseInt(table.dataset.lastSeq, 10) || 0;
+    // Every number up to `settled` is on the page or will never be (deleted, or outside this view).
+    var settled = parseInt(table.dataset.lastSeq, 10) || 0;
+    var seen = {}; // numbers above `settled` that arrived
+    var highest = settled;
     var liveInsert = table.dataset.liveInsert === "1";
     var tbody = table.querySelector("tbody");
     var template = document.getElementById("row-template");
     var status = document.getElementById("live-status");
+    var catchUpUrl = (table.dataset.catchUpUrl || ("/inboxes/" + inboxId + "/messages/after/0/")).replace(/0\/$/, "");
+    var GAP_WAIT = 1000; // ms: an event out of order usually arrives within this
+    var QUIET_WAIT = 2000; // ms without events after one: the burst is over
+    var gapTimer = null;
+    var quietTimer = null;
+    var catchingUp = null;
 
-    var addRow = function (m) {
-      if (m.seq <= lastSeq) return;
-      lastSeq = m.seq;
-      if (!liveInsert || tbody.querySelector('tr[data-id="' + m.id + '"]')) return;
+    var buildRow = function (m) {
       var row = template.content.firstElementChild.cloneNode(true);
       row.dataset.seq = m.seq;
       row.dataset.id = m.id;
       if (m.is_read) row.classList.remove("unread");
       row.querySelector("input").value = m.id;
-      row.querySelector(".cell-from").textContent = m.from;
+      row.querySelector(".cell-from").textContent = m.from || m.envelope_from || "";
       var link = row.querySelector(".cell-subject");
       link.textContent = m.subject || "(no subject)";
       link.href = m.url;
-      row.querySelector(".cell-to").textContent = "to " + m.to;
+      var to = m.to || (m.envelope_to || []).join(", ");
+      row.querySelector(".cell-to").textContent = "to " + to;
       row.querySelector(".clip").hidden = !m.has_attachments;
       var marker = row.querySelector("[data-auth-marker-id]");
-      if (marker) marker.dataset.authMarkerId = m.id;
+      if (marker) {
+        marker.dataset.authMarkerId = m.id;
+        if (m.auth_verdict) marker.className = "auth-marker auth-marker--" + m.auth_verdict;
+      }
       row.querySelector(".size").textContent = formatSize(m.size);
       var time = row.querySelector("time");
       time.dateTime = m.received_at; time.textContent = formatTime(m.received_at);
-      tbody.insertBefore(row, tbody.firstChild);
+      return row;
+    };
+
+    // Rows are newest first: a row goes before the first row with a lower number.
+    var placeRow = function (m) {
+      if (tbody.querySelector('tr[data-id="' + m.id + '"]')) return;
+      var row = buildRow(m);
+      var rows = tbody.querySelectorAll("tr.message-row");
+      var before = null;
+      for (var i = 0; i < rows.length; i++) {
+        if ((parseInt(rows[i].dataset.seq, 10) || 0) < m.seq) { before = rows[i]; break; }
+      }
+      tbody.insertBefore(row, before);
       var empty = document.getElementById("empty-note");
       if (empty) empty.remove();
     };
 
+    var settle = function () {
+      while (seen[settled + 1]) { delete seen[settled + 1]; settled += 1; }
+    };
+
+    // `caughtUp`: the message came from the server's list, which already settled what came before it.
+    var learn = function (m, caughtUp) {
+      if (typeof m.seq !== "number" || m.seq <= settled || seen[m.seq]) return;
+      seen[m.seq] = true;
+      if (m.seq > highest) highest = m.seq;
+      settle();
+      if (liveInsert) placeRow(m);
+      document.dispatchEvent(new CustomEvent("maildog:message.new", { detail: m }));
+      if (caughtUp === true) return;
+      if (highest > settled && !gapTimer) gapTimer = setTimeout(function () { gapTimer = null; catchUp(); }, GAP_WAIT);
+      // The last events of a burst leave no gap behind them if they are lost: once the
+      // socket has been quiet for a moment after an event, ask once whether anything came after it.
+      clearTimeout(quietTimer);
+      quietTimer = setTimeout(catchUp, QUIET_WAIT);
+    };
+
+    // Everything after `settled`, page by page; afterwards every number up to the newest answered is settled.
+    var catchUp = function () {
+      if (catchingUp) return catchingUp;
+      var from = settled;
+      catchingUp = fetch(catchUpUrl + from + "/", { credentials: "same-origin", headers: { Accept: "application/json" } })
+        .then(function (response) {
+          if (!response.ok) throw new Error("catch-up answered " + response.status);
+          return response.json();
+        })
+        .then(function (data) {
+          data.messages.forEach(function (m) { learn(m, true); });
+          var last = data.messages.length ? data.messages[data.messages.length - 1].seq : from;
+          var upTo = data.truncated ? last : Math.max(last, data.last_seq || 0);
+          if (upTo > settled) {
+            Object.keys(seen).forEach(function (seq) { if (+seq <= upTo) delete seen[seq]; });
+            settled = upTo;
+            settle();
+          }
+          if (upTo > highest) highest = upTo;
+          catchingUp = null;
+          if (data.truncated) return catchUp();
+          if (highest > settled && !gapTimer) gapTimer = setTimeout(function () { gapTimer = null; catchUp(); }, GAP_WAIT);
+        })
+        .catch(function () { catchingUp = null; });
+      return catchingUp;
+    };
+
+    document.addEventListener("maildog:insert-row", function (event) {
+      if (event.detail && event.detail.id) placeRow(event.detail);
+    });
+
     liveSocket("/ws/inboxes/" + inboxId + "/", {
-      onOpen: function (ws) {
+      onOpen: function () {
         status.textContent = "● Live";
         // Catch up on whatever arrived while the page loaded or the socket was down.
-        ws.send(JSON.stringify({ type: "catch_up", after_seq: lastSeq }));
+        catchUp();
       },
       onClose: function () { status.textContent = "Reconnecting…"; },
       onMessage: function (data) {
-        if (data.type === "message.new") addRow(data.message);
-        else if (data.type === "caught_up") data.messages.forEach(addRow);
+        if (data.type === "message.new") learn(data.message);
+        else if (data.type === "caught_up") data.messages.forEach(learn);
         else if (data.type === "message.checked") announceChecked(data);
       }
     });
+    window.maildogLive = { catchUp: catchUp, state: function () { return { settled: settled, highest: highest }; } };
 
     var all = document.getElementById("select-all");
     if (all) all.addEventListener("change", function () {
