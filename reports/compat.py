@@ -87,6 +87,10 @@ MEDIA_FEATURES = {
     "min-resolution": "css-at-media-device-pixel-ratio",
     "resolution": "css-at-media-device-pixel-ratio",
 }
+# Features whose lack in a client changes nothing a reader sees (the document still renders the same):
+# listed in the compatibility section, never a finding.
+HARMLESS = {"html-doctype", "html-body", "html-lang", "html-role", "html-comments", "html-dir", "css-comments",
+            "html-meta-color-scheme", "html-loading-attribute", "html-hidden"}  # fmt: skip
 SIDES = re.compile(r"-(?:top|right|bottom|left)(?=-|$)")
 
 
@@ -354,7 +358,7 @@ def check_compatibility(findings: Findings, scan: Scan, deadline: float) -> dict
             }
         )
         major = sorted({c["client"] for c in unsupported if c["family"] in MAJOR_FAMILIES})
-        if major:
+        if major and slug not in HARMLESS and not slug.startswith("html-aria-"):
             findings.add(
                 "warning",
                 "compat-unsupported",

@@ -4,6 +4,13 @@ from .models import InboxReportSettings
 
 
 class InboxReportSettingsForm(forms.ModelForm):
+    expected_site_url = forms.URLField(
+        required=False,
+        assume_scheme="https",
+        label="Expected site URL",
+        help_text=InboxReportSettings._meta.get_field("expected_site_url").help_text,
+    )
+
     class Meta:
         model = InboxReportSettings
         fields = ["expected_site_url", "link_check", "link_check_hosts", "link_check_private"]
