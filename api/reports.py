@@ -76,7 +76,8 @@ class ReportSerializer(serializers.Serializer):
 
 
 def _response(message, report):
-    return Response(ReportSerializer(report, context={"message": message}).data)
+    # to_representation also for a message without a report yet (`.data` of None would be the empty form).
+    return Response(ReportSerializer(context={"message": message}).to_representation(report))
 
 
 class MessageReport(APIView):
