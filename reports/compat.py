@@ -369,7 +369,7 @@ def check_compatibility(findings: Findings, scan: Scan, deadline: float) -> dict
                 f"Use a fallback these clients support (tables for layout, inline styles, VML for Outlook), or make "
                 f"sure the message still reads well without it: {feature['url']}",
                 part="html",
-                line=(used.lines[slug] or [None])[0],
+                line=used.lines[slug][0] if used.lines[slug] else None,
                 lines=used.lines[slug],
                 text=feature["title"],
             )

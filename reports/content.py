@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 from inboxes.mime.links import text_links
 
 from .findings import Findings, excerpt
-from .scan import Scan
+from .scan import Scan, Url
 
 # --- template leftovers -----------------------------------------------------------
 
@@ -283,11 +283,11 @@ def check_parts(findings: Findings, parsed, scan: Scan | None, text_links: list[
         return
     if html is None or text is None or scan is None:
         return
-    html_links = {}
-    for url in scan.urls:
-        if url.kind == "link" and url.url.lower().startswith(("http://", "https://")):
-            html_links.setdefault(_normal_url(url.url), url)
-    text_urls = {}
+    html_links: dict[str, Url] = {}
+    for found in scan.urls:
+        if found.kind == "link" and found.url.lower().startswith(("http://", "https://")):
+            html_links.setdefault(_normal_url(found.url), found)
+    text_urls: dict[str, tuple[str, int]] = {}
     for url, line in text_links:
         text_urls.setdefault(_normal_url(url), (url, line))
     # Stripped tags: the text is the HTML's text (Django's strip_tags keeps <style> contents too).
@@ -307,7 +307,7 @@ def check_parts(findings: Findings, parsed, scan: Scan | None, text_links: list[
             text=excerpt(text, 120),
         )
     else:
-        for key, url in html_links.items():
+        for key, link in html_links.items():
             if key not in text_urls:
                 findings.add(
                     "warning",
@@ -317,8 +317,8 @@ def check_parts(findings: Findings, parsed, scan: Scan | None, text_links: list[
                     "it; for a reset or confirmation link that means they are stuck.",
                     "Add the same URL to the text template.",
                     part="html",
-                    line=url.line,
-                    text=url.url,
+                    line=link.line,
+                    text=link.url,
                 )
     for key, (url, line) in text_urls.items():
         if key not in html_links and not any(key == _normal_url(u.url) for u in scan.urls):
@@ -333,7 +333,7 @@ def check_parts(findings: Findings, parsed, scan: Scan | None, text_links: list[
                 text=url,
             )
     html_codes = {m.group(0) for chunk, _ in scan.texts for m in CODE.finditer(chunk) if not YEARS.match(m.group(0))}
-    text_codes = {}
+    text_codes: dict[str, int] = {}
     for number, line in enumerate(text.split("\n"), 1):
         for m in CODE.finditer(line):
             if not YEARS.match(m.group(0)):
@@ -350,7 +350,7 @@ def check_parts(findings: Findings, parsed, scan: Scan | None, text_links: list[
             text=code,
         )
     for code in sorted(html_codes - set(text_codes)):
-        line = next((ln for chunk, ln in scan.texts if code in chunk), None)
+        html_line = next((ln for chunk, ln in scan.texts if code in chunk), None)
         findings.add(
             "warning",
             "code-only-in-html",
@@ -358,7 +358,7 @@ def check_parts(findings: Findings, parsed, scan: Scan | None, text_links: list[
             "Readers of the text part do not get the code.",
             "Render the same context variable in both templates.",
             part="html",
-            line=line,
+            line=html_line,
             text=code,
         )
 
@@ -566,7 +566,7 @@ def text_chunks(text: str | None) -> list[tuple[str, int]]:
 
 def text_urls(parsed) -> list[tuple[str, int]]:
     """The URLs of the text part (as `inboxes.mime` finds them) with their lines."""
-    found = []
+    found: list[tuple[str, int]] = []
     if not parsed.text:
         return found
     for number, line in enumerate(parsed.text.split("\n"), 1):

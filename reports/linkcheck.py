@@ -66,7 +66,7 @@ class _PinnedBackend(httpcore.SyncBackend):
             infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
         except socket.gaierror as error:
             raise httpcore.ConnectError(f"{host} does not resolve: {error.strerror}") from error
-        addresses = list(dict.fromkeys(info[4][0] for info in infos))
+        addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
         if not self.allow_private:
             private = [a for a in addresses if not _public(a)]
             if private:

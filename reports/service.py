@@ -69,7 +69,9 @@ def build(raw: bytes, inbox_settings: InboxReportSettings, stop: threading.Event
         limits += compatibility["cuts"]
 
     spam_section = spam.check_spam(findings, raw) if not (stop and stop.is_set()) else {"status": "stopped"}
-    link_urls = [(u.url, "html", u.line) for u in (scan.urls if scan else []) if u.kind in ("link", "image")]
+    link_urls: list[tuple[str, str, int | None]] = [
+        (u.url, "html", u.line) for u in (scan.urls if scan else []) if u.kind in ("link", "image")
+    ]
     link_urls += [(url, "text", line) for url, line in text_urls]
     links_section = linkcheck.check_links(findings, link_urls, inbox_settings, stop)
     limits += links_section.get("cuts", [])
@@ -128,7 +130,7 @@ def report_on(message: Message, raw: bytes, stop: threading.Event | None = None)
 def run(message: Message, raw: bytes, stop: threading.Event | None = None) -> None:
     """Make the report on `message` (kept on it until `save`); nothing when MAILDOG_REPORTS is off."""
     if settings.MAILDOG_REPORTS:
-        message._maildog_report = report_on(message, raw, stop)
+        message._maildog_report = report_on(message, raw, stop)  # type: ignore[attr-defined]
 
 
 def save(messages) -> None:
@@ -182,7 +184,7 @@ def rerun(message: Message) -> Report | None:
         return None
     report = report_on(message, raw)
     del raw
-    message._maildog_report = report
+    message._maildog_report = report  # type: ignore[attr-defined]
     try:
         save([message])
     except DatabaseError:
