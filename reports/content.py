@@ -564,6 +564,32 @@ def text_chunks(text: str | None) -> list[tuple[str, int]]:
     return [(text, 1)] if text else []
 
 
+# A path alone in the text part, as a {% url %} in a .txt template gives it: "/accounts/reset/MQ/abc/".
+TEXT_PATH = re.compile(r"""(?:(?<=[\s:(<"'])|^)(/[\w.~%+-]+(?:/[\w.~%+=?&-]*)+)""", re.M)
+
+
+def check_text_paths(findings: Findings, text: str | None) -> None:
+    """Paths without a scheme and host in the text part: no mail client can open them."""
+    if not text:
+        return
+    for number, line in enumerate(text.split("\n"), 1):
+        for match in TEXT_PATH.finditer(line):
+            if "://" in line[max(0, match.start() - 80) : match.start()]:
+                continue
+            findings.add(
+                "error",
+                "link-relative",
+                "The text part has a path without a host",
+                "Django's {% url %} and reverse() give paths: in the text part the reader sees a path that no "
+                "mail client can open.",
+                "Build absolute URLs: request.build_absolute_uri(path), or your site's base URL from a setting "
+                "joined with the path.",
+                part="text",
+                line=number,
+                text=match.group(1),
+            )
+
+
 def text_urls(parsed) -> list[tuple[str, int]]:
     """The URLs of the text part (as `inboxes.mime` finds them) with their lines."""
     found: list[tuple[str, int]] = []

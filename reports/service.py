@@ -59,6 +59,7 @@ def build(raw: bytes, inbox_settings: InboxReportSettings, stop: threading.Event
     content.check_leftovers(findings, "text", content.text_chunks(parsed.text))
     content.check_leftovers(findings, "headers", [(parsed.header("Subject") or "", 1)])
     content.check_urls(findings, scan, text_urls, inbox_settings.expected_site_url)
+    content.check_text_paths(findings, parsed.text)
     content.check_parts(findings, parsed, scan, text_urls)
     content.check_headers(findings, parsed)
     content.check_sizes(findings, parsed, scan, len(raw))

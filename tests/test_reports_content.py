@@ -360,3 +360,14 @@ def test_a_25_mb_message_is_reported_within_its_budget(smtp_server, inbox, setti
     # What was read was checked: the leftover on line 2 is found.
     assert [f["line"] for f in found(report, "template-variable")] == [2]
     assert report.data["size"] == report.message.size
+
+
+def test_a_url_tag_in_the_text_template_gives_a_path(smtp_server, inbox):
+    text = Template("Confirm your address:\n{% url 'account_reset_password' %}\n").render(Context({}))
+    html = '<p><a href="https://shop.maildog-tests.net/accounts/password/reset/">Confirm</a></p>'
+    send(smtp_server, inbox, "Confirm (path)", text, html)
+
+    report = report_for(inbox, "Confirm (path)")
+
+    [path] = [f for f in found(report, "link-relative") if f["part"] == "text"]
+    assert (path["line"], path["text"], path["severity"]) == (2, "/accounts/password/reset/", "error")
