@@ -18,6 +18,7 @@ from email.utils import getaddresses, parsedate_to_datetime
 from urllib.parse import urlsplit
 
 from inboxes.mime.links import text_links
+from inboxes.mime.reading import SHOWN_BODY_BYTES
 
 from .findings import Findings, excerpt
 from .scan import Scan, Url
@@ -511,7 +512,11 @@ TOTAL_ERROR_BYTES = 25 * 1024 * 1024
 def check_sizes(findings: Findings, parsed, scan: Scan | None, total_size: int) -> None:
     html_part = parsed.html_part
     if html_part is not None and parsed.html is not None:
-        html_bytes = max(len(parsed.html.encode("utf-8")), html_part.size if html_part.size > 0 else 0)
+        html_bytes = len(parsed.html.encode("utf-8"))
+        if html_bytes >= SHOWN_BODY_BYTES // 2:
+            # Maybe cut by the parser: the whole part as sent (less base64's third), without decoding it.
+            sent = max(0, html_part.end - html_part.body_start)
+            html_bytes = max(html_bytes, sent * 3 // 4 if html_part.encoding == "base64" else sent)
         if html_bytes > GMAIL_CLIP_BYTES:
             findings.add(
                 "warning",

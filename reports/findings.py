@@ -38,12 +38,18 @@ def excerpt(text: str, limit: int = TEXT_SHOWN) -> str:
 
 
 class Findings:
-    """Findings in the order found, at most `limit` (the rest are counted and said to be left out)."""
+    """Findings in the order found: at most `per_check` of one rule and `limit` in all.
 
-    def __init__(self, limit: int):
+    What is left out is counted per rule (`left_out`), so one mistake repeated on
+    every line cannot crowd out the others.
+    """
+
+    def __init__(self, limit: int, per_check: int = 25):
         self.limit = limit
+        self.per_check = per_check
         self.items: list[Finding] = []
-        self.left_out = 0
+        self.left_out: dict[str, int] = {}
+        self._kept: dict[str, int] = {}
         self._seen: set[tuple] = set()
 
     def add(self, severity: str, check: str, what: str, why: str, fix: str, **where) -> None:
@@ -53,11 +59,20 @@ class Findings:
         key = (check, where.get("part"), where.get("line"), where.get("text"), what)
         if key in self._seen:
             return
-        self._seen.add(key)
-        if len(self.items) >= self.limit:
-            self.left_out += 1
+        if len(self._seen) < 10 * self.limit:
+            self._seen.add(key)
+        if len(self.items) >= self.limit or self._kept.get(check, 0) >= self.per_check:
+            self.left_out[check] = self.left_out.get(check, 0) + 1
             return
+        self._kept[check] = self._kept.get(check, 0) + 1
         self.items.append(Finding(severity, check, what, why, fix, **where))
+
+    def left_out_sentences(self) -> list[str]:
+        return [
+            f"{count:,} more {check} finding{'s' if count != 1 else ''} left out (at most {self.per_check} of one "
+            f"kind, {self.limit} in all: MAILDOG_REPORT_MAX_FINDINGS)."
+            for check, count in self.left_out.items()
+        ]
 
     def counts(self) -> dict:
         return {severity + "s": sum(1 for f in self.items if f.severity == severity) for severity in SEVERITIES}

@@ -42,9 +42,12 @@ def build(raw: bytes, inbox_settings: InboxReportSettings, stop: threading.Event
     started = time.monotonic()
     deadline = started + float(settings.MAILDOG_REPORT_TIME_LIMIT)
     findings = Findings(settings.MAILDOG_REPORT_MAX_FINDINGS)
-    parsed = mime.read(raw)
-    limits = list(parsed.cuts)
+    # Only what the report reads (headers, bodies): the parser's time budget is not spent on listing links.
+    parsed = mime.ParsedMessage(raw)
+    parsed.text  # noqa: B018 (read on first use, notes its cuts)
+    parsed.html  # noqa: B018
     scan = scan_html(parsed.html, deadline) if parsed.html is not None else None
+    limits = list(parsed.cuts)
     if scan is not None:
         limits += scan.cuts
     text_urls = content.text_urls(parsed)
@@ -76,10 +79,7 @@ def build(raw: bytes, inbox_settings: InboxReportSettings, stop: threading.Event
     link_urls += [(url, "text", line) for url, line in text_urls]
     links_section = linkcheck.check_links(findings, link_urls, inbox_settings, stop)
     limits += links_section.get("cuts", [])
-    if findings.left_out:
-        limits.append(
-            f"{findings.left_out} more findings were left out (MAILDOG_REPORT_MAX_FINDINGS = {findings.limit})."
-        )
+    limits += findings.left_out_sentences()
     ordered = sorted(findings.items, key=lambda f: SEVERITY_ORDER[f.severity])
     return {
         "status": Report.Status.BOUNDED if limits else Report.Status.COMPLETE,
