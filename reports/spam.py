@@ -67,7 +67,10 @@ def check_spam(findings: Findings, raw: bytes) -> dict:
             "reason": f"Not scanned: the message is {len(raw):,} bytes, over MAILDOG_SPAMD_MAX_BYTES ({limit:,}); "
             "spam filters usually skip mail this large too.",
         }
-    host, port = spamd_address(url)
+    try:
+        host, port = spamd_address(url)
+    except ValueError as error:
+        return {"enabled": True, "status": "error", "reason": str(error)}
     try:
         response = asyncio.run(_report(raw, host, port, settings.MAILDOG_SPAMD_TIMEOUT))
     except (TimeoutException, asyncio.TimeoutError):

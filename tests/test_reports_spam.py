@@ -78,3 +78,17 @@ def test_mail_over_the_size_limit_is_not_sent_to_spamd(smtp_server, inbox, spam_
 
     assert report.data["spam"]["status"] == "skipped"
     assert "MAILDOG_SPAMD_MAX_BYTES" in report.data["spam"]["reason"]
+
+
+def test_a_malformed_spamd_url_is_said(smtp_server, inbox, settings):
+    settings.MAILDOG_SPAMD_URL = "http://127.0.0.1:783/"
+    send(smtp_server, inbox, "Malformed", "Hello")
+
+    report = report_for(inbox, "Malformed")
+
+    assert report.status == Report.Status.COMPLETE
+    assert report.data["spam"] == {
+        "enabled": True,
+        "status": "error",
+        "reason": "MAILDOG_SPAMD_URL must look like spamd://host:port, not 'http://127.0.0.1:783/'",
+    }
