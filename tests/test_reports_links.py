@@ -26,6 +26,23 @@ class Handler(BaseHTTPRequestHandler):
             return
         if path == "/slow":
             time.sleep(3)
+        if path == "/endless":
+            if head:
+                self.send_response(501)
+                self.end_headers()
+                return
+            self.send_response(200)
+            self.end_headers()
+            written, until = 0, time.monotonic() + 10
+            try:
+                while time.monotonic() < until:
+                    self.wfile.write(b"x" * 65536)
+                    written += 65536
+            except (BrokenPipeError, ConnectionResetError):
+                self.server.endless.append(("client left", written))
+                return
+            self.server.endless.append(("finished", written))
+            return
         if path.startswith("/redirect"):
             target = {"/redirect": "/ok", "/redirect-away": f"http://127.0.0.1:{self.server.server_port}/ok"}[path]
             self.send_response(302)
@@ -56,6 +73,7 @@ def web():
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
     server.requests = []
+    server.endless = []
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield server
@@ -152,3 +170,19 @@ def test_the_link_check_is_bounded(smtp_server, inbox, web, settings):
     assert [link["url"].rsplit("/", 1)[1] for link in report.data["links"]["links"]] == ["no-head", "ok"]
     assert any("MAILDOG_LINK_CHECK_MAX_LINKS" in cut for cut in report.data["limits"])
     assert ("HEAD", "/missing") not in web.requests
+
+
+def test_a_body_is_read_only_up_to_its_budget(smtp_server, inbox, web, settings):
+    settings.MAILDOG_LINK_CHECK_MAX_BYTES = 1024
+    InboxReportSettings.objects.create(inbox=inbox, link_check=True, link_check_private=True)
+    send(smtp_server, inbox, "Endless", "see html", links_html(web.server_port, "/endless"))
+
+    report = report_for(inbox, "Endless")
+
+    [link] = report.data["links"]["links"]
+    assert (link["status"], link["method"], link["error"]) == (200, "GET", "")
+    deadline = time.monotonic() + 10
+    while not web.endless and time.monotonic() < deadline:
+        time.sleep(0.05)
+    [(outcome, written)] = web.endless
+    assert outcome == "client left"  # the check stopped reading; the server did not run out of time
