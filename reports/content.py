@@ -15,12 +15,11 @@
 import ipaddress
 import re
 from email.utils import getaddresses, parsedate_to_datetime
-from urllib.parse import urlsplit
 
 from inboxes.mime.links import text_links
 from inboxes.mime.reading import SHOWN_BODY_BYTES
 
-from .findings import Findings, excerpt
+from .findings import Findings, excerpt, split_url
 from .scan import Scan, Url
 
 # --- template leftovers -----------------------------------------------------------
@@ -183,7 +182,7 @@ def _host_problem(host: str) -> tuple[str, str, str] | None:
 
 def check_urls(findings: Findings, scan: Scan | None, text_links: list[tuple[str, int]], expected_site: str) -> None:
     """Links and images of the HTML (with lines), and URLs of the text part."""
-    expected = urlsplit(expected_site) if expected_site else None
+    expected = split_url(expected_site) if expected_site else None
     items = [(u.url, u.kind, "html", u.line) for u in (scan.urls if scan else [])]
     items += [(url, "link", "text", line) for url, line in text_links]
     for url, kind, part, line in items:
@@ -191,7 +190,17 @@ def check_urls(findings: Findings, scan: Scan | None, text_links: list[tuple[str
         where = {"part": part, "line": line, "text": url}
         if url.startswith(("{{", "{%")):
             continue  # reported as a template leftover
-        split = urlsplit(url)
+        split = split_url(url)
+        if split is None:
+            findings.add(
+                "error",
+                "link-malformed",
+                f"{noun} is not a valid URL",
+                "Mail clients cannot open it (a broken bracket, a port out of range).",
+                "Check how the URL is built; quote values with urlencode or django.utils.http.",
+                **where,
+            )
+            continue
         scheme = split.scheme.lower()
         if url.startswith("#") or scheme in NON_WEB_SCHEMES:
             continue

@@ -1,6 +1,7 @@
 """A finding: what is wrong, where, why it matters and how to fix it; and the list that counts them."""
 
 from dataclasses import asdict, dataclass, field
+from urllib.parse import SplitResult, urlsplit
 
 SEVERITIES = ("error", "warning", "note")
 
@@ -30,6 +31,16 @@ class Finding:
 
 
 TEXT_SHOWN = 200
+
+
+def split_url(url: str) -> SplitResult | None:
+    """`urlsplit(url)`, or None for what it cannot read ("http://[::1/": captured mail is hostile)."""
+    try:
+        split = urlsplit(url)
+        split.port  # noqa: B018 (raises on a port out of range)
+    except ValueError:
+        return None
+    return split
 
 
 def excerpt(text: str, limit: int = TEXT_SHOWN) -> str:

@@ -20,15 +20,15 @@ import ipaddress
 import socket
 import ssl
 import time
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 import httpcore
 from django.conf import settings
 
-from .findings import Findings
+from .findings import Findings, split_url
 
 HEAD_REFUSED = (405, 501)
-USER_AGENT = "Maildog-link-check/1 (+https://github.com/; a link check the inbox's team turned on)"
+USER_AGENT = "Maildog-link-check/1 (the link check of a Maildog inbox; its team turned it on)"
 
 
 class Refused(Exception):
@@ -114,9 +114,11 @@ def check_link(url: str, *, allowed: list[str], allow_private: bool, deadline: f
     current = url
     with httpcore.ConnectionPool(ssl_context=context, network_backend=backend, max_connections=2) as pool:
         for _hop in range(settings.MAILDOG_LINK_CHECK_MAX_REDIRECTS + 1):
-            split = urlsplit(current)
-            if split.scheme not in ("http", "https") or not split.hostname:
-                result["error"] = f"redirects to {current}, which is not an http(s) URL"
+            split = split_url(current)
+            if split is None or split.scheme not in ("http", "https") or not split.hostname:
+                result["error"] = (
+                    f"{'redirects to ' if result['redirects'] else ''}{current} is not a valid http(s) URL"
+                )
                 return result
             if not host_allowed(split.hostname, allowed):
                 result["refused"] = f"{split.hostname} is not on this inbox's link-check allow-list"
@@ -140,12 +142,22 @@ def check_link(url: str, *, allowed: list[str], allow_private: bool, deadline: f
             except httpcore.TimeoutException:
                 result["error"] = f"no answer within {per_request:g} s"
                 return result
-            except (httpcore.NetworkError, httpcore.ProtocolError, httpcore.UnsupportedProtocol, ssl.SSLError) as e:
+            except (
+                httpcore.NetworkError,
+                httpcore.ProtocolError,
+                httpcore.UnsupportedProtocol,
+                ssl.SSLError,
+                ValueError,  # a URL httpcore cannot use (a bad port, spaces in the host)
+            ) as e:
                 result["error"] = f"{type(e).__name__}: {e}" if str(e) else type(e).__name__
                 return result
             result.update(status=status, method=method, final_url=current)
             if status in (301, 302, 303, 307, 308) and location:
-                following = urljoin(current, location)
+                try:
+                    following = urljoin(current, location)
+                except ValueError:
+                    result["error"] = f"redirects to {location!r}, which is not a valid URL"
+                    return result
                 result["redirects"].append({"status": status, "url": following})
                 current = following
                 continue
@@ -167,7 +179,8 @@ def check_links(findings: Findings, urls: list[tuple[str, str, int | None]], inb
     limit = settings.MAILDOG_LINK_CHECK_MAX_LINKS
     seen: dict[str, tuple[str, int | None]] = {}
     for url, part, line in urls:
-        if urlsplit(url).scheme.lower() in ("http", "https"):
+        split = split_url(url)
+        if split is not None and split.scheme.lower() in ("http", "https"):
             seen.setdefault(url, (part, line))
     checked, cuts = [], []
     for index, (url, (part, line)) in enumerate(seen.items()):
@@ -218,7 +231,7 @@ def check_links(findings: Findings, urls: list[tuple[str, str, int | None]], inb
                 "Open the URL yourself; fix the view or the arguments the link is built with.",
                 **where,
             )
-        elif any(urlsplit(r["url"]).scheme == "http" for r in result["redirects"]) and url.startswith("https:"):
+        elif url.startswith("https:") and any(r["url"].startswith("http:") for r in result["redirects"]):
             findings.add(
                 "warning",
                 "link-downgrade",
