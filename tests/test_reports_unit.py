@@ -114,3 +114,47 @@ def test_a_huge_message_is_too_large():
     found = checks(raw(GOOD, body * (26 * 1024 * 1024 // len(body))))
 
     assert found["message-too-large"]["severity"] == "error"
+
+
+@pytest.mark.parametrize(
+    ("html", "slug", "lines"),
+    [
+        (
+            "<style>\n@media (prefers-color-scheme: dark) {\n.a { color: red }\n}\n</style>",
+            "css-at-media-prefers-color-scheme",
+            [2],
+        ),
+        ("<style>\na:hover { color: red }\n</style>", "css-pseudo-class-hover", [2]),
+        ("<style>\np::before { content: 'x' }\n</style>", "css-pseudo-element-before", [2]),
+        ("<style>\nul > li { margin: 0 }\n</style>", "css-selector-child", [2]),
+        ("<style>\n.a {\n  background: linear-gradient(red, blue);\n}\n</style>", "css-linear-gradient", [3]),
+        ("<style>\n.a { width: calc(100% - 2px) }\n</style>", "css-unit-calc", [2]),
+        ("<style>\n:root { --brand: red }\n.a { color: var(--brand) }\n</style>", "css-variables", [2, 3]),
+        ('<p style="margin-top: 4px !important">x</p>', "css-important", [1]),
+        ('<p style="margin-top: 4px">x</p>', "css-margin", [1]),
+        ('<p>\n<img src="https://x.maildog-tests.net/a.webp" alt="a">\n</p>', "image-webp", [2]),
+        ("<p>x</p>\n<svg></svg>", "html-svg", [2]),
+        ("<form action='https://x.maildog-tests.net/'>\n<input type='checkbox'>\n</form>", "html-input-checkbox", [2]),
+    ],
+)
+def test_compatibility_features_and_their_lines(html, slug, lines):
+    import time
+
+    from reports.compat import features_used
+    from reports.scan import scan_html
+
+    used, cuts = features_used(scan_html(html, time.monotonic() + 10), time.monotonic() + 10)
+
+    assert cuts == []
+    assert used.lines[slug] == lines
+
+
+def test_compatibility_scores_per_family():
+    report = build(raw(GOOD, '<div style="display: grid">x</div>', "text/html"), InboxReportSettings(inbox_id=0))
+    families = report["compatibility"]["families"]
+
+    assert families["outlook"]["unsupported"] >= 1
+    assert 0 <= families["outlook"]["score"] < families["apple-mail"]["score"] <= 100
+    assert report["compatibility"]["supported_pct"] + report["compatibility"]["partial_pct"] + report["compatibility"][
+        "unsupported_pct"
+    ] == pytest.approx(100, abs=0.2)
