@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views, wait
+from . import reports, views, wait
 
 app_name = "api"
 
@@ -20,5 +20,15 @@ urlpatterns = [
         "inboxes/<int:inbox_id>/messages/<int:message_id>/attachments/<int:index>/",
         views.MessageAttachment.as_view(),
         name="message-attachment",
+    ),
+    path(
+        "inboxes/<int:inbox_id>/messages/<int:message_id>/report/",
+        reports.MessageReport.as_view(),
+        name="message-report",
+    ),
+    path(
+        "inboxes/<int:inbox_id>/messages/<int:message_id>/report/rerun/",
+        reports.MessageReportRerun.as_view(),
+        name="message-report-rerun",
     ),
 ]

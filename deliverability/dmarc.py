@@ -7,6 +7,7 @@ list, so no download is needed). A policy found at the organisational domain
 applies its `sp=` (if any) to a subdomain's mail.
 """
 
+import re
 from email.utils import getaddresses
 
 from publicsuffixlist import PublicSuffixList
@@ -16,6 +17,10 @@ from .dns import DNSTemporaryError, get_resolver, txt_records
 _psl = PublicSuffixList()
 
 POLICIES = ("none", "quarantine", "reject")
+# RFC 7489 6.3 (pct): mail sampled out of a policy gets the next less strict one.
+MILDER = {"reject": "quarantine", "quarantine": "none", "none": "none"}
+# A DMARC URI (RFC 7489 6.2): a URI (scheme ":" ...) with an optional "!size" suffix.
+DMARC_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:[^\s!]+(?:![0-9]+[kmgt]?)?$")
 
 
 def organizational_domain(domain: str) -> str:
@@ -62,6 +67,35 @@ def find_policy(domain: str, resolver) -> dict:
                 "error": f"_dmarc.{location} has {len(dmarc)} DMARC records; receivers ignore them all",
             }
     return {"record": None, "location": org}
+
+
+def has_valid_rua(tags: dict) -> bool:
+    """Whether rua= holds at least one syntactically valid reporting URI (RFC 7489 6.6.3)."""
+    return any(DMARC_URI.match(uri.strip()) for uri in tags.get("rua", "").split(","))
+
+
+def sampling(policy: str, pct: int) -> dict:
+    """What pct= means for failing mail (RFC 7489 6.3, 6.6.4).
+
+    The policy is enacted on at most pct percent of failing messages; those
+    sampled out get the next less strict policy (reject -> quarantine ->
+    none). `sampled` says which of them a failing message can be: "all"
+    (pct=100), "none" (pct=0: the policy is never enacted) or "some".
+    """
+    milder = MILDER[policy]
+    if pct >= 100 or policy == milder:
+        sampled = "all"
+    elif pct <= 0:
+        sampled = "none"
+    else:
+        sampled = "some"
+    return {
+        "pct": pct,
+        "sampled": sampled,
+        "policy_applied": policy,
+        "sampled_out": milder,
+        "disposition": milder if sampled == "none" else policy,
+    }
 
 
 def aligned(domain: str, from_domain: str, mode: str) -> bool:
@@ -135,18 +169,36 @@ def check_dmarc(from_header: str, dkim_results: list[dict], spf_result: dict, re
         )
         return result
 
-    policy = tags.get("p", "").lower()
+    policy, subdomain_policy = tags.get("p", "").lower(), tags.get("sp", "").lower()
+    invalid = []
     if policy not in POLICIES:
-        result.update(result="permerror", reason=f"the record at _dmarc.{found['location']} has no valid p= tag")
+        invalid.append("no valid p= tag" if "p" not in tags else f"an invalid p={tags['p']!r}")
+    if "sp" in tags and subdomain_policy not in POLICIES:
+        invalid.append(f"an invalid sp={tags['sp']!r}")
+    if invalid and not has_valid_rua(tags):
+        # RFC 7489 6.6.3: without a valid rua= the record is unusable: no DMARC processing.
+        result.update(
+            result="permerror",
+            reason=f"the record at _dmarc.{found['location']} has {' and '.join(invalid)}, "
+            "and no valid rua=, so receivers ignore it",
+        )
         return result
-    result["policy"], result["policy_source"] = policy, "p"
-    if found["location"] != from_domain and tags.get("sp", "").lower() in POLICIES:
-        # The From domain is a subdomain governed by its organisational domain's record.
-        result["policy"], result["policy_source"] = tags["sp"].lower(), "sp"
+    if invalid:
+        # RFC 7489 6.6.3: with a valid rua= a receiver acts as if the record said p=none, and carries on.
+        result["policy"], result["policy_source"] = "none", "rua"
+        result["policy_note"] = (
+            f"the record has {' and '.join(invalid)}; with a valid rua= receivers act as if it said p=none"
+        )
+    else:
+        result["policy"], result["policy_source"] = policy, "p"
+        if found["location"] != from_domain and subdomain_policy:
+            # The From domain is a subdomain governed by its organisational domain's record.
+            result["policy"], result["policy_source"] = subdomain_policy, "sp"
     try:
         result["pct"] = max(0, min(100, int(tags.get("pct", "100"))))
     except ValueError:
         result["pct"] = 100
+    result["sampling"] = sampling(result["policy"], result["pct"])
 
     if aligned_pass:
         passed = aligned_pass[0]
@@ -164,5 +216,5 @@ def check_dmarc(from_header: str, dkim_results: list[dict], spf_result: dict, re
         )
     else:
         result["reason"] = "neither SPF nor DKIM passed for a domain aligned with From"
-    result["disposition"] = result["policy"]
+    result["disposition"] = result["sampling"]["disposition"]
     return result

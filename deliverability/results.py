@@ -96,7 +96,10 @@ def headline(verdict: str, dkim: list[dict], spf: dict, dmarc: dict) -> str:
             "quarantine": "receivers would put it in spam",
             "none": "the policy is p=none, so receivers would still deliver it",
         }[dmarc["disposition"]]
-        if dmarc["pct"] < 100 and dmarc["disposition"] != "none":
+        sampled = dmarc.get("sampling", {}).get("sampled", "all")
+        if sampled == "none":
+            action += f" (pct=0: p={dmarc['policy']} is never enacted; failing mail gets the next milder policy)"
+        elif sampled == "some":
             action += f" (pct={dmarc['pct']}: for that share of failing mail; the rest one step milder)"
         return f"Would fail DMARC for {domain}: {dmarc['reason']}; {action}."
     if dmarc["result"] == "permerror":

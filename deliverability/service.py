@@ -32,6 +32,7 @@ from django.utils import timezone
 from inboxes import events
 from inboxes.models import Message
 from inboxes.raw_source import load_raw
+from reports import service as reports
 
 from . import dkim, dmarc, results, spf
 from .dns import flush_cache, get_resolver, interrupt_lookups_on
@@ -78,7 +79,8 @@ def check_one(message: Message, raw: bytes) -> dict:
 
 
 def checked_event(message) -> dict:
-    return {"type": "message.checked", "message_id": message.pk, "verdict": message.deliverability_verdict}
+    event = {"type": "message.checked", "message_id": message.pk, "verdict": message.deliverability_verdict}
+    return {**event, "report": reports.counts(message)}
 
 
 def _raw_source(message_id: int) -> bytes | None:
@@ -108,6 +110,7 @@ def check_messages(message_ids, stop: threading.Event | None = None) -> list[Mes
         if raw is None:
             continue
         summary = check_one(message, raw)
+        reports.run(message, raw, stop)  # the message report: one more step (the reports app)
         del raw
         if stop is not None and stop.is_set():
             break
@@ -119,6 +122,7 @@ def check_messages(message_ids, stop: threading.Event | None = None) -> list[Mes
     Message.objects.bulk_update(
         checked, ["deliverability_results", "deliverability_verdict", "deliverability_checked_at"]
     )
+    reports.save(checked)
     return checked
 
 

@@ -12,5 +12,6 @@ project's test suite can use it whatever its own settings are.
 
 from .client import InboxWatch, MaildogClient, MaildogError, MaildogTimeout
 from .message import Message
+from .report import Finding, Report
 
-__all__ = ["InboxWatch", "MaildogClient", "MaildogError", "MaildogTimeout", "Message"]
+__all__ = ["Finding", "InboxWatch", "MaildogClient", "MaildogError", "MaildogTimeout", "Message", "Report"]

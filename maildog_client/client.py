@@ -7,6 +7,7 @@ import urllib.parse
 import urllib.request
 
 from .message import Message
+from .report import Report
 
 # The server waits at most this long per request; longer waits take several.
 SERVER_MAX_WAIT = 120.0
@@ -133,6 +134,23 @@ class MaildogClient:
             if time.monotonic() >= deadline:
                 wanted = {name: value for name, value in filters.items() if value is not None}
                 raise MaildogTimeout(f"No message matching {wanted} arrived in inbox {inbox_id} within {timeout:g} s.")
+
+    def report(self, inbox_id: int, message_id: int, *, timeout: float = 30.0) -> Report:
+        """The report on a message, waiting (up to `timeout` seconds) while it is still being made."""
+        deadline = time.monotonic() + timeout
+        delay = 0.05
+        while True:
+            data = self._json("GET", f"inboxes/{inbox_id}/messages/{message_id}/report/")
+            if data["status"] != "pending":
+                return Report(data)
+            if time.monotonic() >= deadline:
+                raise MaildogTimeout(f"The report on message {message_id} was not ready within {timeout:g} s.")
+            time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
+            delay = min(delay * 2, 1.0)
+
+    def rerun_report(self, inbox_id: int, message_id: int) -> Report:
+        """Make the report on a message again now (after changing the inbox's report settings)."""
+        return Report(self._json("POST", f"inboxes/{inbox_id}/messages/{message_id}/report/rerun/"))
 
     def raw(self, inbox_id: int, message_id: int) -> bytes:
         return self._bytes(f"inboxes/{inbox_id}/messages/{message_id}/raw/")

@@ -84,6 +84,16 @@ class Message:
                 return found.group(1) if found.groups() else found.group(0)
         raise LookupError(f"No code matches {pattern!r} in {self!r}.")
 
+    @property
+    def report(self):
+        """The report on the message (`maildog_client.report.Report`), waiting while it is being made.
+
+        `assert message.report.errors == []` fails with the findings listed.
+        """
+        if "_report" not in self.__dict__:
+            self.__dict__["_report"] = self._client.report(self.inbox_id, self.id)
+        return self.__dict__["_report"]
+
     def raw(self) -> bytes:
         """The raw source, byte for byte as Maildog received it."""
         return self._client.raw(self.inbox_id, self.id)

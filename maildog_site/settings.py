@@ -99,6 +99,7 @@ INSTALLED_APPS = [
     "inboxes",
     "api",
     "deliverability",
+    "reports",
     "smtpd",
 ]
 
@@ -282,6 +283,23 @@ MAILDOG_DNS_NAMESERVERS = envlist("MAILDOG_DNS_NAMESERVERS")
 MAILDOG_DNS_TIMEOUT = envfloat("MAILDOG_DNS_TIMEOUT", 5)
 # SPF/DKIM/DMARC checks on every captured message (after the 250, in the background).
 MAILDOG_AUTH_CHECKS = envbool("MAILDOG_AUTH_CHECKS", "1")
+
+# --- The report on each message (reports app; made with the checks above, in the background) ---
+MAILDOG_REPORTS = envbool("MAILDOG_REPORTS", "1")
+# Seconds for the content and HTML compatibility checks of one message (the spam
+# score and the link check have budgets of their own); past it the report is "bounded".
+MAILDOG_REPORT_TIME_LIMIT = envfloat("MAILDOG_REPORT_TIME_LIMIT", 10.0)
+MAILDOG_REPORT_MAX_FINDINGS = envint("MAILDOG_REPORT_MAX_FINDINGS", 200)
+# SpamAssassin's spamd, e.g. spamd://127.0.0.1:783; unset: no spam score (the report says so).
+MAILDOG_SPAMD_URL = os.environ.get("MAILDOG_SPAMD_URL", "").strip()
+MAILDOG_SPAMD_TIMEOUT = envfloat("MAILDOG_SPAMD_TIMEOUT", 15.0)
+MAILDOG_SPAMD_MAX_BYTES = envint("MAILDOG_SPAMD_MAX_BYTES", 500 * 1024)  # spamc's default
+# Link check (opt-in per inbox): links per message, seconds per request and in all, bytes read per body.
+MAILDOG_LINK_CHECK_MAX_LINKS = envint("MAILDOG_LINK_CHECK_MAX_LINKS", 50)
+MAILDOG_LINK_CHECK_TIMEOUT = envfloat("MAILDOG_LINK_CHECK_TIMEOUT", 5.0)
+MAILDOG_LINK_CHECK_TIME_LIMIT = envfloat("MAILDOG_LINK_CHECK_TIME_LIMIT", 30.0)
+MAILDOG_LINK_CHECK_MAX_BYTES = envint("MAILDOG_LINK_CHECK_MAX_BYTES", 64 * 1024)
+MAILDOG_LINK_CHECK_MAX_REDIRECTS = envint("MAILDOG_LINK_CHECK_MAX_REDIRECTS", 5)
 
 # --- Reading budgets ------------------------------------------------------------
 # Every message is read (list summary, message page, API, checks) within these

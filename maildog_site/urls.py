@@ -12,4 +12,5 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("", include("inboxes.urls")),
     path("", include("deliverability.urls")),
+    path("", include("reports.urls")),
 ]

@@ -511,6 +511,7 @@ MARKERS_BY_FIXTURE = {
     "redis_server": {"postgres"},  # tests/test_redis_outage.py: a redis-server of its own
     "browser": {"browser"},
     "page": {"browser"},
+    "spamd": {"spamd"},  # tests/test_reports_spam.py: SpamAssassin's spamd, started by the tests
 }
 
 

@@ -18,6 +18,8 @@ def test_schema_lists_every_endpoint_and_the_token_scheme(db):
         "/api/v1/inboxes/{inbox_id}/messages/{message_id}/",
         "/api/v1/inboxes/{inbox_id}/messages/{message_id}/raw/",
         "/api/v1/inboxes/{inbox_id}/messages/{message_id}/attachments/{index}/",
+        "/api/v1/inboxes/{inbox_id}/messages/{message_id}/report/",
+        "/api/v1/inboxes/{inbox_id}/messages/{message_id}/report/rerun/",
     }
     assert schema["components"]["securitySchemes"]["apiToken"]["scheme"] == "bearer"
     wait = schema["paths"]["/api/v1/inboxes/{inbox_id}/messages/wait/"]["get"]

@@ -135,7 +135,10 @@ def test_results_are_pushed_to_the_inbox_group_after_commit(inbox, auth_zones, d
     assert len(callbacks) == 1
     event = async_to_sync(asyncio.wait_for)(layer.receive(channel), 5)
 
+    report = event.pop("report")
     assert event == {"type": "message.checked", "message_id": message.pk, "verdict": "pass"}
+    # The message report is made in the same step and announced by the same event (the reports app).
+    assert report["status"] == "complete" and set(report) == {"status", "errors", "warnings", "notes"}
 
 
 @pytest.mark.parametrize("enabled", [True, False])

@@ -104,4 +104,6 @@ def test_verdict_is_pushed_to_the_inbox_group(smtp_server, inbox, auth_zones):
                 return event
 
     event = async_to_sync(next_event)("message.checked")
+    report = event.pop("report")  # the message report, made in the same step (the reports app)
     assert event == {"type": "message.checked", "message_id": message.pk, "verdict": "pass"}
+    assert report["status"] == "complete"

@@ -29,7 +29,7 @@ from ..downloads import download, eml_download, preview
 from ..mime.frame import frame_document
 from ..models import Message
 
-TABS = ["html", "text", "side", "headers", "raw", "mime", "attachments", "links", "envelope"]
+TABS = ["html", "text", "side", "headers", "raw", "mime", "attachments", "links", "envelope", "report"]
 WIDTHS = {"desktop": "100%", "tablet": "768px", "phone": "375px"}
 # The Raw tab shows this much of the source inline; "View as plain text" and the .eml have all of it.
 RAW_TAB_BYTES = 1024 * 1024
