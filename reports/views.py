@@ -44,7 +44,7 @@ def rerun(request, inbox_id, message_id):
     """Make the report again now (after changing the inbox's report settings, or spamd's), then show it."""
     message = get_message(request.user, inbox_id, message_id)
     service.rerun(message)
-    return redirect("reports:report", inbox_id=message.inbox_id, message_id=message.pk)
+    return redirect(message.get_absolute_url() + "?tab=report")
 
 
 @login_required

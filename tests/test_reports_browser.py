@@ -5,6 +5,8 @@ The loopback DNS server holds back the DKIM key lookup, so the checks (and the r
 step) are still running when the page opens.
 """
 
+import re
+
 import pytest
 from django.core.mail import EmailMultiAlternatives
 from playwright.sync_api import expect
@@ -68,7 +70,7 @@ def test_report_line_updates_live_and_expands(
     expect(finding).to_contain_text("http://testserver/confirm/abc/")
 
     page.locator('nav.tabs a[data-tab="report"]').click()
-    expect(page.locator("h1")).to_have_text("Report")
+    expect(page).to_have_url(re.compile(r"[?&]tab=report"))
     expect(page.locator('#report-tab li[data-check="missing-name"]')).to_have_count(2)
     page.locator("#report-rerun").click()
     expect(page.locator("#report-tab .report-count--error")).to_have_text("2 errors")

@@ -45,7 +45,7 @@ def test_message_page_shows_the_report_line_and_tab(client, member, reported):
     assert 'class="report-line report-line--complete"' in page
     assert 'data-report-errors="1"' in page and 'data-report-warnings="1"' in page
     assert "1 error" in page and "1 warning" in page and "0 notes" in page
-    assert f'href="{url("report", reported)}"' in page
+    assert f'href="{reported.get_absolute_url()}?tab=report"' in page  # the Report tab of the message view
     assert "points at testserver" in page  # the details, expanded on demand
 
 
@@ -70,6 +70,15 @@ def test_report_tab_lists_what_where_why_and_fix(client, member, reported):
     assert "Why it matters:" in page and "How to fix it:" in page
     assert "MAILDOG_SPAMD_URL is not set" in page
     assert "The link check is off for this inbox" in page
+
+
+def test_report_tab_inside_the_message_view(client, member, reported):
+    client.force_login(member)
+
+    page = client.get(reported.get_absolute_url(), {"tab": "report", "fragment": "1"}).content.decode()
+
+    assert 'id="report-tab"' in page and 'data-check="link-testserver"' in page
+    assert 'id="report-rerun"' in page
 
 
 def test_line_fragment_for_live_updates(client, member, reported):
@@ -115,7 +124,7 @@ def test_rerun_after_changing_the_settings(client, owner, reported):
 
     response = client.post(url("rerun", reported))
 
-    assert response.status_code == 302 and response["Location"] == url("report", reported)
+    assert response.status_code == 302 and response["Location"] == reported.get_absolute_url() + "?tab=report"
     report = Report.objects.get(message=reported)
     assert report.created_at > before
     assert InboxReportSettings.objects.get(inbox_id=reported.inbox_id).expected_site_url == (
