@@ -42,8 +42,11 @@ def broadcast_change() -> None:
     try:
         async_to_sync(layer.group_send)(FAULTS_GROUP, {"type": "faults.changed"})
     except LAYER_ERRORS as error:
-        log.warning("fault rules changed but the channel layer is unreachable (%s): other processes reload "
-                    "within MAILDOG_FAULTS_REFRESH seconds", error)
+        log.warning(
+            "fault rules changed but the channel layer is unreachable (%s): other processes reload "
+            "within MAILDOG_FAULTS_REFRESH seconds",
+            error,
+        )
 
 
 class RuleListener:

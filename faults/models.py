@@ -49,7 +49,8 @@ class FaultRule(models.Model):
         help_text="Seconds to wait before replying (at DATA: after the message is stored, before the 250).",
     )
     disconnect = models.BooleanField(
-        default=False, help_text="DATA only: close the connection after the message, without a reply; nothing is stored."
+        default=False,
+        help_text="DATA only: close the connection after the message, without a reply; nothing is stored.",
     )
     remaining = models.PositiveIntegerField(
         null=True, blank=True, help_text="How many more messages (sessions, for AUTH) it applies to; empty: no limit."
@@ -58,7 +59,9 @@ class FaultRule(models.Model):
         default=1.0, validators=[MinValueValidator(0), MaxValueValidator(1)], help_text="Chance per message, 0 to 1."
     )
     match_rcpt = models.CharField(
-        max_length=254, blank=True, help_text="Only for recipients matching this pattern (* and ?), e.g. “*@bounce.test”."
+        max_length=254,
+        blank=True,
+        help_text="Only for recipients matching this pattern (* and ?), e.g. “*@bounce.test”.",
     )
     match_sender = models.CharField(max_length=254, blank=True, help_text="Only for senders matching this pattern.")
     expires_at = models.DateTimeField(null=True, blank=True)

@@ -12,4 +12,6 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("", include("inboxes.urls")),
     path("", include("deliverability.urls")),
+    path("", include("faults.urls")),
+    path("", include("webhooks.urls")),
 ]

@@ -11,7 +11,8 @@ before start) the gauges add up over the live processes.
 from prometheus_client import Counter, Gauge, Histogram
 
 SMTP_SESSIONS = Counter(
-    "maildog_smtp_sessions", "SMTP sessions (TCP connections) by how they ended: stored, partial, refused, ...",
+    "maildog_smtp_sessions",
+    "SMTP sessions (TCP connections) by how they ended: stored, partial, refused, ...",
     ["outcome"],
 )
 MESSAGES_STORED = Counter("maildog_messages_stored", "Messages stored (committed) by the SMTP listener.")
@@ -28,7 +29,9 @@ BATCH_MESSAGES = Histogram(
     buckets=(1, 2, 5, 10, 20, 50, 100, 200),
 )
 CHECK_QUEUE = Gauge(
-    "maildog_check_queue_length", "Stored messages waiting for their SPF/DKIM/DMARC checks.", multiprocess_mode="livesum"
+    "maildog_check_queue_length",
+    "Stored messages waiting for their SPF/DKIM/DMARC checks.",
+    multiprocess_mode="livesum",
 )
 CHECK_LATENCY = Histogram(
     "maildog_check_latency_seconds",
@@ -50,7 +53,9 @@ WEBHOOK_SECONDS = Histogram(
     "maildog_webhook_seconds", "Duration of a webhook delivery attempt.", buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 )
 WEBSOCKETS = Gauge("maildog_websocket_connections", "Open websocket connections.", multiprocess_mode="livesum")
-FAULTS_INJECTED = Counter("maildog_faults_injected", "Faults injected by fault rules, by stage and effect.", ["stage", "effect"])
+FAULTS_INJECTED = Counter(
+    "maildog_faults_injected", "Faults injected by fault rules, by stage and effect.", ["stage", "effect"]
+)
 
 # Why a refusal was sent, from its code and enhanced status code (Maildog's own replies).
 REASONS = {
