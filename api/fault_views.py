@@ -1,25 +1,39 @@
 """The API of fault rules: list, create, read and delete an inbox's rules; the faults injected lately.
 
 Any member of the inbox's team manages its fault rules, as they clear its
-messages: a shared sandbox is tested by whoever uses it. Inbox-scoped tokens
-only read (the access policy); changing rules takes a user's full token.
+messages: a shared sandbox is tested by whoever uses it. Fault rules are part
+of a test run, so an inbox-scoped token (what CI holds) may set them too, on
+its one inbox: the access policy's `token_may_set_faults`.
 """
 
 from django.http import Http404
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
+from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from faults.models import FaultRule, InjectedFault
-from inboxes.access import get_inbox
+from inboxes.access import get_inbox, token_may_set_faults
 
 from .fault_serializers import FaultRuleSerializer, InjectedFaultSerializer
 
 INJECTED_LIMIT = 100
 
 
-class FaultRuleList(APIView):
+class MayDriveTests(BasePermission):
+    message = "This token cannot change fault rules."
+
+    def has_permission(self, request, view):
+        return token_may_set_faults(request.auth)
+
+
+class FaultAPIView(APIView):
+    # Instead of the default ScopedTokenReadOnly: see the module docstring.
+    permission_classes = [IsAuthenticated, MayDriveTests]
+
+
+class FaultRuleList(FaultAPIView):
     @extend_schema(responses=FaultRuleSerializer(many=True))
     def get(self, request, inbox_id):
         """The inbox's fault rules (used up and expired ones included, with `active` false)."""
@@ -36,7 +50,7 @@ class FaultRuleList(APIView):
         return Response(FaultRuleSerializer(rule).data, status=status.HTTP_201_CREATED)
 
 
-class FaultRuleDetail(APIView):
+class FaultRuleDetail(FaultAPIView):
     def _rule(self, request, inbox_id, rule_id) -> FaultRule:
         inbox = get_inbox(request.user, inbox_id, request.auth)
         rule = inbox.fault_rules.filter(pk=rule_id).first()
@@ -56,7 +70,7 @@ class FaultRuleDetail(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class InjectedFaultList(APIView):
+class InjectedFaultList(FaultAPIView):
     @extend_schema(responses=InjectedFaultSerializer(many=True))
     def get(self, request, inbox_id):
         """The faults injected into the inbox's SMTP sessions, newest first (at most 100)."""

@@ -133,3 +133,21 @@ def test_a_rule_removed_stops_at_once(smtp_server, inbox):
         send(smtp_server, inbox)
     created.delete()
     assert send(smtp_server, inbox) == 1
+
+
+def test_the_message_page_shows_the_faults_of_its_transaction(smtp_server, inbox, member_client):
+    rule(inbox, name="flaky-rcpt", stage="rcpt", reply="550 5.1.1 No such user", match_rcpt="bob@*")
+    send(smtp_server, inbox, to=["alice@example.com", "bob@example.com"])
+    message = Message.objects.get()
+    html = member_client.get(message.get_absolute_url() + "?tab=envelope").content.decode()
+    assert "RCPT TO bob@example.com refused (550 5.1.1 No such user) by fault rule &#x27;flaky-rcpt&#x27;" in html
+
+
+def test_the_session_log_line_names_the_rules_that_fired(smtp_server, inbox, caplog):
+    rule(inbox, name="flaky-rcpt", stage="rcpt", reply="450", remaining=1)
+    with pytest.raises(smtplib.SMTPRecipientsRefused):
+        send(smtp_server, inbox)
+    smtp_server.stop(grace=2)
+    [line] = [record for record in caplog.records if getattr(record, "event", "") == "smtp_session"]
+    assert line.fields["faults"] == ["flaky-rcpt@rcpt"]
+    assert line.fields["refusals"] == ["450"]
