@@ -84,6 +84,7 @@ class RuleListener:
                         await layer.group_add(FAULTS_GROUP, channel)
                         continue
                     book.invalidate()
+                    log.debug("fault rules changed elsewhere: reloading")
             except LAYER_ERRORS as error:
                 self.joined.clear()
                 log.warning("fault rules: channel layer unreachable (%s), listening again in %.0fs", error, delay)
