@@ -2,11 +2,13 @@
 
 import asyncio
 
+from asgiref.sync import sync_to_async
 from django.dispatch import receiver
 
 from deliverability.signals import checks_finished
 from inboxes.signals import ingest_started, ingest_stopping, message_stored
 
+from .deliveries import queue_events
 from .worker import stop_worker, worker
 
 # Longest the SMTP process's shutdown waits for the worker to save what it holds.
@@ -16,17 +18,28 @@ STOP_TIMEOUT = 5.0
 @receiver(ingest_started)
 async def start_webhook_worker(sender, **kwargs):
     """Also sends what a previous process left pending."""
-    worker().wake()
+    started = worker(start=True)
+    assert started is not None
+    started.wake()
+
+
+async def _notify(event: str, message_ids: list[int]) -> None:
+    running = worker()
+    if running is not None:
+        running.notify(event, message_ids)
+    else:
+        # The process is stopping (checks finishing last): saved for the next start to send.
+        await sync_to_async(queue_events)([(event, message_id) for message_id in message_ids])
 
 
 @receiver(message_stored)
 async def message_new(sender, message, **kwargs):
-    worker().notify("message.new", [message.pk])
+    await _notify("message.new", [message.pk])
 
 
 @receiver(checks_finished)
 async def message_checked(sender, messages, **kwargs):
-    worker().notify("message.checked", [message.pk for message in messages])
+    await _notify("message.checked", [message.pk for message in messages])
 
 
 @receiver(ingest_stopping)

@@ -66,7 +66,18 @@ class WebhookWorker:
         self._stop.set()
         self._wake.set()
         self._thread.join(timeout)
-        self._senders.shutdown(wait=False, cancel_futures=True)
+        # Each sender thread closes its own database connection: one call per thread, each waiting for the others.
+        barrier = threading.Barrier(SENDERS, timeout=max(1.0, timeout))
+
+        def close_connection():
+            connections.close_all()
+            try:
+                barrier.wait()
+            except threading.BrokenBarrierError:
+                pass  # a sender was still busy: its connection closes with the process
+
+        wait([self._senders.submit(close_connection) for _ in range(SENDERS)], timeout=max(1.0, timeout) + 1)
+        self._senders.shutdown(wait=False)
 
     def _take_events(self) -> list[tuple[str, int]]:
         with self._lock:
@@ -118,21 +129,26 @@ class WebhookWorker:
 
 
 _worker: WebhookWorker | None = None
+_stopped = False  # stopped with the process: no new worker until the next start
 _worker_lock = threading.Lock()
 
 
-def worker() -> WebhookWorker:
-    """This process's worker, started on first use."""
-    global _worker
+def worker(*, start: bool = False) -> WebhookWorker | None:
+    """This process's worker, started on first use (or with `start`); None once stopped with the process."""
+    global _worker, _stopped
     with _worker_lock:
+        if start:
+            _stopped = False
+        if _stopped:
+            return None
         if _worker is None or not _worker.running:
             _worker = WebhookWorker().start()
         return _worker
 
 
 def stop_worker(timeout: float) -> None:
-    global _worker
+    global _worker, _stopped
     with _worker_lock:
-        running, _worker = _worker, None
+        running, _worker, _stopped = _worker, None, True
     if running is not None:
         running.stop(timeout)
