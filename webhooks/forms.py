@@ -6,7 +6,10 @@ from .models import EVENTS, Webhook
 
 class WebhookForm(forms.ModelForm):
     url = forms.URLField(
-        max_length=2000, assume_scheme="https", label="URL", help_text="http:// or https://; redirects are not followed."
+        max_length=2000,
+        assume_scheme="https",
+        label="URL",
+        help_text="http:// or https://; redirects are not followed.",
     )
     events = forms.MultipleChoiceField(
         choices=[(event, event) for event in EVENTS],
