@@ -13,7 +13,7 @@ import asyncio
 import logging
 
 from asgiref.sync import async_to_sync
-from channels.layers import InMemoryChannelLayer, get_channel_layer
+from channels.layers import DEFAULT_CHANNEL_LAYER, InMemoryChannelLayer, channel_layers, get_channel_layer
 
 from inboxes.events import LAYER_ERRORS
 
@@ -67,7 +67,17 @@ class RuleListener:
             self.task = None
 
     async def _listen(self) -> None:
-        layer = _shared_layer()
+        # A layer of its own: a channel layer receives on one event loop only, and in one
+        # process (tests, `serve`) the process's default layer may serve other loops.
+        layer = channel_layers.make_backend(DEFAULT_CHANNEL_LAYER)
+        try:
+            await self._receive(layer)
+        finally:
+            close = getattr(layer, "close_pools", None)
+            if close is not None:
+                await asyncio.shield(close())
+
+    async def _receive(self, layer) -> None:
         delay = RETRY_FIRST
         while True:
             try:
