@@ -235,7 +235,7 @@ def test_link_local_addresses_are_refused(inbox):
 
 def test_pending_deliveries_survive_a_restart(request, inbox, webhook, receiver):
     message = store_message(inbox, b"Subject: Before the restart\r\n\r\nHi\r\n")
-    deliveries.queue_events([("message.new", message.pk)])  # queued by a process that then stopped
+    deliveries.queue_events([("message.new", message.pk, inbox.pk)])  # queued by a process that then stopped
     assert not receiver.requests
     request.getfixturevalue("smtp_server")  # the next SMTP process sends what is pending
     [request] = receiver.wait_for(1)

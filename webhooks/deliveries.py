@@ -40,17 +40,21 @@ def _body(event: str, inbox_id: int, message: Message | None, **extra) -> str:
     return json.dumps(data, cls=JSONEncoder, separators=(",", ":"))
 
 
-def queue_events(events: list[tuple[str, int]]) -> int:
-    """Queue a delivery per subscribed, enabled webhook for each (event, message id); returns how many."""
+def queue_events(events: list[tuple[str, int, int]]) -> int:
+    """Queue a delivery per subscribed, enabled webhook for each (event, message id, inbox id); returns how many.
+
+    One query when none of the inboxes has a webhook (the usual case), two more otherwise.
+    """
     close_stale_connection()
-    message_ids = {message_id for _, message_id in events}
-    messages = {message.pk: message for message in Message.objects.filter(pk__in=message_ids)}
-    inbox_ids = {message.inbox_id for message in messages.values()}
     hooks: dict[int, list[Webhook]] = {}
-    for webhook in Webhook.objects.filter(inbox_id__in=inbox_ids, enabled=True):
+    for webhook in Webhook.objects.filter(inbox_id__in={inbox_id for _, _, inbox_id in events}, enabled=True):
         hooks.setdefault(webhook.inbox_id, []).append(webhook)
+    wanted = {message_id for _, message_id, inbox_id in events if inbox_id in hooks}
+    if not wanted:
+        return 0
+    messages = {message.pk: message for message in Message.objects.filter(pk__in=wanted)}
     deliveries = []
-    for event, message_id in events:
+    for event, message_id, _ in events:
         message = messages.get(message_id)
         if message is None:  # deleted meanwhile, or pushed out by the inbox's cap
             continue

@@ -23,23 +23,24 @@ async def start_webhook_worker(sender, **kwargs):
     started.wake()
 
 
-async def _notify(event: str, message_ids: list[int]) -> None:
+async def _notify(event: str, messages) -> None:
     running = worker()
+    pairs = [(message.pk, message.inbox_id) for message in messages]
     if running is not None:
-        running.notify(event, message_ids)
+        running.notify(event, pairs)
     else:
         # The process is stopping (checks finishing last): saved for the next start to send.
-        await sync_to_async(queue_events)([(event, message_id) for message_id in message_ids])
+        await sync_to_async(queue_events)([(event, message_id, inbox_id) for message_id, inbox_id in pairs])
 
 
 @receiver(message_stored)
 async def message_new(sender, message, **kwargs):
-    await _notify("message.new", [message.pk])
+    await _notify("message.new", [message])
 
 
 @receiver(checks_finished)
 async def message_checked(sender, messages, **kwargs):
-    await _notify("message.checked", [message.pk for message in messages])
+    await _notify("message.checked", messages)
 
 
 @receiver(ingest_stopping)

@@ -38,7 +38,7 @@ def _deliver(delivery) -> None:
 class WebhookWorker:
     def __init__(self):
         self._lock = threading.Lock()
-        self._events: list[tuple[str, int]] = []
+        self._events: list[tuple[str, int, int]] = []
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._senders = ThreadPoolExecutor(max_workers=SENDERS, thread_name_prefix="maildog-webhook")
@@ -52,10 +52,10 @@ class WebhookWorker:
     def running(self) -> bool:
         return self._thread.is_alive() and not self._stop.is_set()
 
-    def notify(self, event: str, message_ids) -> None:
-        """Queue `event` for these messages (thread-safe, returns at once)."""
+    def notify(self, event: str, messages) -> None:
+        """Queue `event` for these (message id, inbox id) pairs (thread-safe, returns at once)."""
         with self._lock:
-            self._events.extend((event, message_id) for message_id in message_ids)
+            self._events.extend((event, message_id, inbox_id) for message_id, inbox_id in messages)
         self._wake.set()
 
     def wake(self) -> None:
@@ -79,7 +79,7 @@ class WebhookWorker:
         wait([self._senders.submit(close_connection) for _ in range(SENDERS)], timeout=max(1.0, timeout) + 1)
         self._senders.shutdown(wait=False)
 
-    def _take_events(self) -> list[tuple[str, int]]:
+    def _take_events(self) -> list[tuple[str, int, int]]:
         with self._lock:
             events, self._events = self._events, []
         return events
