@@ -151,3 +151,26 @@ def test_the_session_log_line_names_the_rules_that_fired(smtp_server, inbox, cap
     [line] = [record for record in caplog.records if getattr(record, "event", "") == "smtp_session"]
     assert line.fields["faults"] == ["flaky-rcpt@rcpt"]
     assert line.fields["refusals"] == ["450"]
+
+
+def test_a_probability_decides_per_message(smtp_server, inbox, monkeypatch, client_tls_context):
+    import random
+
+    from faults import smtp as fault_hooks
+
+    monkeypatch.setattr(fault_hooks, "chance", random.Random(1234))
+    expected = random.Random(1234)
+    rule(inbox, name="coin", stage="rcpt", reply="451", probability=0.5)
+    outcomes = []
+    with smtplib.SMTP(smtp_server.host, smtp_server.starttls_port, timeout=10) as client:
+        client.starttls(context=client_tls_context)
+        client.login(inbox.smtp_username, inbox.smtp_password)
+        for n in range(20):
+            client.mail("app@example.com")
+            # Two recipients: the second follows the decision made for the first.
+            codes = [client.rcpt(f"{who}{n}@example.com")[0] for who in ("a", "b")]
+            outcomes.append(codes)
+            client.rset()
+    assert outcomes == [[451, 451] if expected.random() < 0.5 else [250, 250] for _ in range(20)]
+    assert {451, 250} <= {codes[0] for codes in outcomes}
+    assert FaultRule.objects.get().hits == sum(codes[0] == 451 for codes in outcomes)
