@@ -15,7 +15,7 @@ import logging
 from asgiref.sync import async_to_sync
 from channels.layers import DEFAULT_CHANNEL_LAYER, InMemoryChannelLayer, channel_layers, get_channel_layer
 
-from inboxes.events import LAYER_ERRORS
+from inboxes.events import LAYER_ERRORS, layer_health
 
 from .book import FAULTS_GROUP, book
 
@@ -42,11 +42,8 @@ def broadcast_change() -> None:
     try:
         async_to_sync(layer.group_send)(FAULTS_GROUP, {"type": "faults.changed"})
     except LAYER_ERRORS as error:
-        log.warning(
-            "fault rules changed but the channel layer is unreachable (%s): other processes reload "
-            "within MAILDOG_FAULTS_REFRESH seconds",
-            error,
-        )
+        # Logged once per outage; other processes reload within MAILDOG_FAULTS_REFRESH seconds meanwhile.
+        layer_health.failed(error)
 
 
 class RuleListener:
@@ -83,6 +80,7 @@ class RuleListener:
             try:
                 channel = await layer.new_channel("faults.")
                 await layer.group_add(FAULTS_GROUP, channel)
+                layer_health.answered()
                 # Whatever changed while this process was not listening.
                 book.invalidate()
                 self.joined.set()
@@ -97,6 +95,7 @@ class RuleListener:
                     log.debug("fault rules changed elsewhere: reloading")
             except LAYER_ERRORS as error:
                 self.joined.clear()
-                log.warning("fault rules: channel layer unreachable (%s), listening again in %.0fs", error, delay)
+                # Logged once per outage, with the live updates (which need the same layer).
+                layer_health.failed(error)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, RETRY_MAX)
