@@ -23,7 +23,8 @@ def _page(request, inbox, form, status=200):
         "tab": "faults",
         "can_manage": can_manage(request.user, inbox.team_id),
         "rules": inbox.fault_rules.all(),
-        "injected": InjectedFault.objects.filter(inbox=inbox).select_related("message").order_by("-id")[:RECENT],
+        # message_id only: a message row carries its raw source, which a list must not load.
+        "injected": InjectedFault.objects.filter(inbox=inbox).order_by("-id")[:RECENT],
         "form": form,
     }
     return render(request, "faults/faults.html", context, status=status)

@@ -141,6 +141,8 @@ def test_the_message_page_shows_the_faults_of_its_transaction(smtp_server, inbox
     message = Message.objects.get()
     html = member_client.get(message.get_absolute_url() + "?tab=envelope").content.decode()
     assert "RCPT TO bob@example.com refused (550 5.1.1 No such user) by fault rule &#x27;flaky-rcpt&#x27;" in html
+    tab = member_client.get(f"/inboxes/{inbox.pk}/faults/").content.decode()
+    assert f'<a href="{message.get_absolute_url()}">message</a>' in tab
 
 
 def test_the_session_log_line_names_the_rules_that_fired(smtp_server, inbox, caplog):
