@@ -29,7 +29,7 @@ async def _notify(event: str, messages) -> None:
     if running is not None:
         running.notify(event, pairs)
     else:
-        # The process is stopping (checks finishing last): saved for the next start to send.
+        # No worker (the process is stopping, its checks finishing last): saved for the next start to send.
         await sync_to_async(queue_events)([(event, message_id, inbox_id) for message_id, inbox_id in pairs])
 
 

@@ -129,17 +129,17 @@ class WebhookWorker:
 
 
 _worker: WebhookWorker | None = None
-_stopped = False  # stopped with the process: no new worker until the next start
+_started = False  # between the SMTP service's start and stop (inboxes.signals)
 _worker_lock = threading.Lock()
 
 
 def worker(*, start: bool = False) -> WebhookWorker | None:
-    """This process's worker, started on first use (or with `start`); None once stopped with the process."""
-    global _worker, _stopped
+    """This process's worker while its SMTP service runs (`start` at its start); None before and after."""
+    global _worker, _started
     with _worker_lock:
         if start:
-            _stopped = False
-        if _stopped:
+            _started = True
+        if not _started:
             return None
         if _worker is None or not _worker.running:
             _worker = WebhookWorker().start()
@@ -147,8 +147,8 @@ def worker(*, start: bool = False) -> WebhookWorker | None:
 
 
 def stop_worker(timeout: float) -> None:
-    global _worker, _stopped
+    global _worker, _started
     with _worker_lock:
-        running, _worker, _stopped = _worker, None, True
+        running, _worker, _started = _worker, None, False
     if running is not None:
         running.stop(timeout)
