@@ -137,7 +137,12 @@ def check_message(message_id: int, *, fresh: bool = False) -> Message | None:
         return None
     message = messages[0]
     event = checked_event(message)
-    transaction.on_commit(lambda: events.send_to_inbox(message.inbox_id, event), robust=True)
+
+    def after_commit():
+        events.send_to_inbox(message.inbox_id, event)
+        checks_finished.send(sender=CheckQueue, messages=messages)
+
+    transaction.on_commit(after_commit, robust=True)
     return message
 
 

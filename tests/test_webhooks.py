@@ -150,6 +150,18 @@ def test_finished_checks_are_posted_with_the_verdict(smtp_server, inbox, receive
     assert request["json"]["message"]["auth_verdict"] == message.deliverability_verdict != ""
 
 
+def test_a_rerun_of_the_checks_is_posted_too(inbox, receiver):
+    """The re-run button (web process) queues the event; the SMTP process's worker sends it."""
+    from deliverability.service import check_message
+
+    Webhook.objects.create(inbox=inbox, url=receiver.url, events=["message.checked"])
+    message = store_message(inbox, b"Subject: Again\r\n\r\nHi\r\n")
+    check_message(message.pk, fresh=True)
+    delivery = Delivery.objects.get()
+    assert (delivery.event, delivery.message_id, delivery.state) == ("message.checked", message.pk, "pending")
+    assert json.loads(delivery.body)["message"]["auth_verdict"] != ""
+
+
 def test_a_tampered_body_or_another_secret_does_not_verify(webhook):
     body = b'{"event":"test"}'
     from webhooks.signing import signature
