@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import reports, views, wait
+from . import fault_views, reports, views, wait, webhook_views
 
 app_name = "api"
 
@@ -30,5 +30,24 @@ urlpatterns = [
         "inboxes/<int:inbox_id>/messages/<int:message_id>/report/rerun/",
         reports.MessageReportRerun.as_view(),
         name="message-report-rerun",
+    ),
+    path("inboxes/<int:inbox_id>/faults/", fault_views.FaultRuleList.as_view(), name="fault-list"),
+    path("inboxes/<int:inbox_id>/faults/injected/", fault_views.InjectedFaultList.as_view(), name="fault-injected"),
+    path("inboxes/<int:inbox_id>/faults/<int:rule_id>/", fault_views.FaultRuleDetail.as_view(), name="fault-detail"),
+    path("inboxes/<int:inbox_id>/webhooks/", webhook_views.WebhookList.as_view(), name="webhook-list"),
+    path(
+        "inboxes/<int:inbox_id>/webhooks/<int:webhook_id>/",
+        webhook_views.WebhookDetail.as_view(),
+        name="webhook-detail",
+    ),
+    path(
+        "inboxes/<int:inbox_id>/webhooks/<int:webhook_id>/test/",
+        webhook_views.WebhookTest.as_view(),
+        name="webhook-test",
+    ),
+    path(
+        "inboxes/<int:inbox_id>/webhooks/<int:webhook_id>/deliveries/",
+        webhook_views.WebhookDeliveries.as_view(),
+        name="webhook-deliveries",
     ),
 ]

@@ -32,10 +32,12 @@ from django.utils import timezone
 from inboxes import events
 from inboxes.models import Message
 from inboxes.raw_source import load_raw
+from metrics import instruments as metrics
 from reports import service as reports
 
 from . import dkim, dmarc, results, spf
 from .dns import flush_cache, get_resolver, interrupt_lookups_on
+from .signals import checks_finished
 
 log = logging.getLogger("maildog.deliverability")
 
@@ -51,7 +53,7 @@ RETRY_FIRST = 1.0
 RETRY_MAX = 60.0
 
 # What the checks read besides the raw source, which is loaded per message.
-FACT_FIELDS = ("id", "inbox_id", "client_ip", "envelope_from", "helo", "from_header")
+FACT_FIELDS = ("id", "inbox_id", "received_at", "client_ip", "envelope_from", "helo", "from_header")
 
 
 def run_checks(raw: bytes, *, client_ip, mail_from: str, helo: str, from_header: str) -> dict:
@@ -139,7 +141,12 @@ def check_message(message_id: int, *, fresh: bool = False) -> Message | None:
         return None
     message = messages[0]
     event = checked_event(message)
-    transaction.on_commit(lambda: events.send_to_inbox(message.inbox_id, event), robust=True)
+
+    def after_commit():
+        events.send_to_inbox(message.inbox_id, event)
+        checks_finished.send(sender=CheckQueue, messages=messages)
+
+    transaction.on_commit(after_commit, robust=True)
     return message
 
 
@@ -187,6 +194,7 @@ class CheckQueue:
         if self._stop.is_set():
             return None
         self._ids.append(message_id)
+        metrics.check_queue_length(len(self._ids))
         if len(self._workers) < WORKERS:
             worker = asyncio.get_running_loop().create_task(self._work())
             self._workers.add(worker)
@@ -216,6 +224,7 @@ class CheckQueue:
             if not self._ids or self._stop.is_set():
                 break
             batch, self._ids = self._ids[:BATCH_SIZE], self._ids[BATCH_SIZE:]
+            metrics.check_queue_length(len(self._ids))
             try:
                 messages = await self.run_in_worker(_check_batch, batch, self._stop)
             except DatabaseError:
@@ -232,6 +241,8 @@ class CheckQueue:
             # Sent from the loop: a thread blocking on a stopped loop (shutdown) would hang.
             for message in messages:
                 await events.asend_to_inbox(message.inbox_id, checked_event(message))
+            metrics.checks_finished(messages, timezone.now())
+            await checks_finished.asend(sender=CheckQueue, messages=messages)
 
     async def _wait_idle(self, timeout: float) -> bool:
         """Wait up to `timeout` for the workers to finish (without cancelling them); True if they did."""

@@ -10,6 +10,9 @@ else decides. The rules:
 - Every member may read mail and tidy it up: mark read or unread, delete one
   message, a selection, or the whole inbox (clear). A shared sandbox is cleaned
   by whoever uses it.
+- Fault rules (making the inbox's SMTP answers fail on purpose) are part of a
+  test run: every member sets them, and so does an inbox-scoped token, on its
+  one inbox (`token_may_set_faults`).
 - Managing an inbox itself (create, rename, change its cap, reset its SMTP
   credentials, delete it) is for the team's owners and admins
   (`Membership.can_manage`): plain members get 403.
@@ -70,6 +73,11 @@ def get_managed_inbox(user, inbox_id: int, token=None) -> Inbox:
     if not can_manage(user, inbox.team_id):
         raise PermissionDenied("Only the team's owners and admins manage inboxes.")
     return inbox
+
+
+def token_may_set_faults(token) -> bool:
+    """Any token (an inbox-scoped one too, within its inbox: `get_inbox` applies the scope) may set fault rules."""
+    return True
 
 
 def token_may_write(token) -> bool:

@@ -22,6 +22,8 @@ import time
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
+from metrics import instruments as metrics
+
 from . import access
 from .events import LAYER_ERRORS, inbox_group, layer_health, message_summary
 from .models import Message
@@ -81,6 +83,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
     async def accept(self, subprotocol=None, headers=None):
         await super().accept(subprotocol, headers)
         self.websocket_state = "open"
+        metrics.websocket_opened(self)
 
     async def close(self, code=None, reason=None):
         self.websocket_state = "gone"
@@ -88,6 +91,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
 
     async def websocket_disconnect(self, message):
         self.websocket_state = "gone"
+        metrics.websocket_closed(self)
         await super().websocket_disconnect(message)
 
     async def still_allowed(self, inbox_id: int) -> bool:

@@ -1,5 +1,7 @@
 """HTTP access to Maildog's API with `urllib` (no third-party packages)."""
 
+import contextlib
+import itertools
 import json
 import time
 import urllib.error
@@ -13,6 +15,9 @@ from .report import Report
 SERVER_MAX_WAIT = 120.0
 # Room for the server's answer after its own timeout.
 HTTP_MARGIN = 15.0
+
+
+_rule_numbers = itertools.count(1)
 
 
 class MaildogError(Exception):
@@ -165,6 +170,114 @@ class MaildogClient:
         """Delete all of the inbox's messages; returns how many there were."""
         return self._json("DELETE", f"inboxes/{inbox_id}/messages/")["deleted"]
 
+    # -- fault rules (docs/faults.md) ---------------------------------------
+
+    def _send_json(self, method: str, path: str, payload: dict, ok=(200, 201)):
+        url = self._url(path)
+        request = urllib.request.Request(
+            url,
+            data=json.dumps(payload).encode(),
+            method=method,
+            headers={
+                "Authorization": f"Bearer {self.token}",
+                "Accept": "application/json",
+                "Content-Type": "application/json",
+            },
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                status, body = response.status, response.read()
+        except urllib.error.HTTPError as error:
+            status, body = error.code, error.read()
+        if status not in ok:
+            try:
+                detail = json.loads(body)
+            except ValueError:
+                detail = body.decode("utf-8", "replace")
+            raise MaildogError(status, detail, url)
+        return json.loads(body) if body else None
+
+    def fault_rules(self, inbox_id: int) -> list[dict]:
+        """The inbox's fault rules, with how often each fired (`hits`) and what is left (`remaining`)."""
+        return self._json("GET", f"inboxes/{inbox_id}/faults/")
+
+    def add_fault_rule(self, inbox_id: int, **rule) -> dict:
+        """Create a fault rule (the fields of the API: name, stage, reply, delay, disconnect, remaining, ...)."""
+        return self._send_json("POST", f"inboxes/{inbox_id}/faults/", rule)
+
+    def delete_fault_rule(self, inbox_id: int, rule_id: int) -> None:
+        self._json("DELETE", f"inboxes/{inbox_id}/faults/{rule_id}/", ok=(204, 404))
+
+    def injected_faults(self, inbox_id: int) -> list[dict]:
+        """The faults injected into the inbox's SMTP sessions lately, newest first."""
+        return self._json("GET", f"inboxes/{inbox_id}/faults/injected/")
+
+    @contextlib.contextmanager
+    def faults(
+        self,
+        inbox_id: int,
+        *,
+        auth: str | None = None,
+        mail: str | None = None,
+        rcpt: str | None = None,
+        data: str | None = None,
+        delay: float | None = None,
+        at: str = "data",
+        disconnect: bool = False,
+        count: int | None = None,
+        probability: float | None = None,
+        rcpt_matches: str | None = None,
+        sender_matches: str | None = None,
+        expires_in: float | None = 3600,
+        name: str | None = None,
+    ):
+        """Fault rules for the duration of a `with` block, removed on exit (also when the block fails).
+
+        `auth`, `mail`, `rcpt`, `data`: the reply that command gets instead of its
+        normal one ("550 5.1.1 No such user", or just "451"). `delay`: seconds
+        before the reply of the command `at` ("data" by default: after the
+        message is stored, before its 250). `disconnect`: close the connection
+        after DATA, without a reply (nothing is stored). `count`: for the next N
+        messages only; `probability`: the chance per message; `rcpt_matches` and
+        `sender_matches`: patterns (* and ?) the message must match. Rules
+        expire after `expires_in` seconds anyway, so a killed test run leaves
+        none behind for long. Yields the created rules (dicts).
+
+            with inbox.faults(rcpt="550 5.1.1 No such user", count=1):
+                with pytest.raises(SMTPRecipientsRefused):
+                    send_signup_mail()
+        """
+        replies = {stage: reply for stage, reply in (("auth", auth), ("mail", mail), ("rcpt", rcpt), ("data", data))}
+        stages = {stage: {"reply": reply} for stage, reply in replies.items() if reply is not None}
+        if delay is not None:
+            stages.setdefault(at, {})["delay"] = delay
+        if disconnect:
+            stages.setdefault("data", {})["disconnect"] = True
+        if not stages:
+            raise ValueError("Give a reply for a command (auth, mail, rcpt, data), a delay, or disconnect=True.")
+        common: dict = {"remaining": count, "expires_in": expires_in}
+        if probability is not None:
+            common["probability"] = probability
+        if rcpt_matches:
+            common["match_rcpt"] = rcpt_matches
+        if sender_matches:
+            common["match_sender"] = sender_matches
+        base = name or f"pytest-{next(_rule_numbers)}-{int(time.time() * 1000) % 10**8}"
+        created: list[dict] = []
+        try:
+            for stage, fields in stages.items():
+                rule_name = base if len(stages) == 1 else f"{base}-{stage}"
+                payload = {"name": rule_name, "stage": stage, **common, **fields}
+                if stage in ("auth", "mail"):
+                    payload.pop("match_rcpt", None)
+                if stage == "auth":
+                    payload.pop("match_sender", None)
+                created.append(self.add_fault_rule(inbox_id, **payload))
+            yield created
+        finally:
+            for rule in created:
+                self.delete_fault_rule(inbox_id, rule["id"])
+
     def watch(self, inbox_id: int) -> "InboxWatch":
         """The inbox from now on: waits see only messages that arrive after this call."""
         return InboxWatch(self, inbox_id, self.inbox(inbox_id)["last_seq"])
@@ -190,3 +303,7 @@ class InboxWatch:
 
     def clear(self) -> int:
         return self.client.clear(self.inbox_id)
+
+    def faults(self, **rules):
+        """Fault rules on this inbox for a `with` block (`MaildogClient.faults`)."""
+        return self.client.faults(self.inbox_id, **rules)

@@ -101,11 +101,16 @@ INSTALLED_APPS = [
     "deliverability",
     "reports",
     "smtpd",
+    "faults",
+    "webhooks",
+    "metrics",
 ]
 
 MIDDLEWARE = [
     # First: load balancers probe /health/ by IP over plain HTTP (see health.py).
     "maildog_site.health.HealthCheckMiddleware",
+    # Prometheus scrapes by IP too; it answers only with MAILDOG_METRICS_TOKEN set and sent.
+    "metrics.exposition.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -399,6 +404,21 @@ MAILDOG_SMTP_HEALTH_BIND = os.environ.get("MAILDOG_SMTP_HEALTH_BIND", MAILDOG_SM
 # Messages older than this many days are removed by `manage.py purgemessages`
 # (0: keep until the inbox's cap pushes them out).
 MAILDOG_MAX_MESSAGE_AGE_DAYS = envint("MAILDOG_MAX_MESSAGE_AGE_DAYS", 0)
+
+# --- Fault injection, webhooks, metrics --------------------------------------------
+# Longest an SMTP process keeps its copy of the fault rules without hearing of a change
+# (changes are broadcast at once through the channel layer; this bounds a lost broadcast).
+MAILDOG_FAULTS_REFRESH = envfloat("MAILDOG_FAULTS_REFRESH", 5)
+# Webhook deliveries: seconds per attempt, attempts per event (backoff doubles from
+# MAILDOG_WEBHOOK_RETRY_FIRST seconds), and consecutive failed events before a webhook is disabled.
+MAILDOG_WEBHOOK_TIMEOUT = envfloat("MAILDOG_WEBHOOK_TIMEOUT", 10)
+MAILDOG_WEBHOOK_ATTEMPTS = envint("MAILDOG_WEBHOOK_ATTEMPTS", 6)
+MAILDOG_WEBHOOK_RETRY_FIRST = envfloat("MAILDOG_WEBHOOK_RETRY_FIRST", 10)
+MAILDOG_WEBHOOK_DISABLE_AFTER = envint("MAILDOG_WEBHOOK_DISABLE_AFTER", 5)
+# Prometheus metrics: the web process answers GET /metrics with this bearer token (unset: no endpoint);
+# runsmtp serves its own on this host:port (unset: none). See docs/metrics.md.
+MAILDOG_METRICS_TOKEN = os.environ.get("MAILDOG_METRICS_TOKEN", "")
+MAILDOG_METRICS_ADDR = os.environ.get("MAILDOG_METRICS_ADDR", "")
 
 # Redis channel layer whose connections survive a Redis restart (see maildog_site/channel_layers.py).
 if REDIS_URL:

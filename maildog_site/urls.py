@@ -13,4 +13,6 @@ urlpatterns = [
     path("", include("inboxes.urls")),
     path("", include("deliverability.urls")),
     path("", include("reports.urls")),
+    path("", include("faults.urls")),
+    path("", include("webhooks.urls")),
 ]

@@ -14,6 +14,7 @@ import asyncio
 from asgiref.sync import sync_to_async
 
 from inboxes.ingest import Incoming, close_stale_connection, store_each
+from metrics import instruments as metrics
 
 MAX_BATCH_MESSAGES = 200
 MAX_BATCH_BYTES = 32 * 1024 * 1024
@@ -40,7 +41,8 @@ class BatchWriter:
         if not self._flushing:
             self._flushing = True
             asyncio.ensure_future(self._flush())
-        return await future
+        with metrics.storage_timer():
+            return await future
 
     def _next_batch(self):
         batch: list[tuple[Incoming, asyncio.Future]] = []
@@ -61,6 +63,7 @@ class BatchWriter:
                     outcomes = await sync_to_async(_store_batch)([item for item, _ in batch])
                 except Exception as exc:  # handed to every waiting session, which logs it and answers 451
                     outcomes = [exc] * len(batch)
+                metrics.batch_stored([item for item, _ in batch], outcomes)
                 for (_, future), outcome in zip(batch, outcomes):
                     if future.done():
                         continue

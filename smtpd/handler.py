@@ -16,6 +16,7 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import DatabaseError
 
+from faults import smtp as faults
 from inboxes import events
 from inboxes.credentials import find_inbox_id
 from inboxes.ingest import Incoming, SessionFacts, close_stale_connection
@@ -87,6 +88,7 @@ class MaildogHandler:
             messages=server.stored,
             refusals=server.refusals,
             duration_ms=round((time.monotonic() - server.started) * 1000),
+            **faults.log_fields(server),
         )
 
     def close_sessions(self, *, all_of_them: bool) -> list[MaildogSMTP]:
@@ -133,6 +135,8 @@ class MaildogHandler:
             await asyncio.sleep(delay)
             log_event(log, "smtp_auth_failed", client=client, user=username)
             return AuthResult(success=False, handled=False, message="535 5.7.8 Authentication credentials invalid")
+        if refusal := await faults.at_auth(server, inbox_id):
+            return AuthResult(success=False, handled=False, message=refusal)
         server.inbox_id = inbox_id
         return AuthResult(success=True, auth_data=credentials)
 
@@ -141,6 +145,8 @@ class MaildogHandler:
         if self.shutting_down:
             # Between messages during shutdown: the client retries elsewhere or later.
             return "421 4.3.2 Service shutting down, try again later"
+        if refusal := await faults.at_mail(server, address):
+            return refusal
         envelope.mail_from = address
         envelope.mail_options.extend(mail_options)
         return "250 2.1.0 OK"
@@ -148,6 +154,8 @@ class MaildogHandler:
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if len(envelope.rcpt_tos) >= settings.MAILDOG_MAX_RECIPIENTS:
             return f"452 4.5.3 Too many recipients (at most {settings.MAILDOG_MAX_RECIPIENTS} per message)"
+        if refusal := await faults.at_rcpt(server, envelope.mail_from or "", address):
+            return refusal
         envelope.rcpt_tos.append(address)
         return "250 2.1.5 OK"
 
@@ -163,6 +171,8 @@ class MaildogHandler:
             smtp_username=_auth_username(session),
         )
         assert server.inbox_id is not None, "DATA is only reached after AUTH (auth_required)"
+        if (refusal := await faults.at_data(server, facts.mail_from, facts.rcpt_tos)) is not None:
+            return refusal or None  # None: a fault rule closed the connection (no reply, nothing stored)
         try:
             message = await self.writer.store(Incoming(server.inbox_id, envelope.original_content, facts))
         except Exception:
@@ -173,6 +183,7 @@ class MaildogHandler:
             )
             return "451 4.3.0 Message not stored, please try again later"
         server.stored.append(message.pk)
+        await faults.before_250(server, message)
         self._announce(message)
         # Whoever reacts to stored mail (the deliverability checks) queues its work and returns.
         await message_stored.asend(sender=Message, message=message)

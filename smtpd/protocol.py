@@ -26,6 +26,7 @@ from aiosmtpd.smtp import MISSING, SMTP, AuthResult, LoginPassword, syntax
 from django.conf import settings
 
 from maildog_site.logs import log_event
+from metrics import instruments as metrics
 
 from .data import read_message
 from .tls import describe_handshake_failure
@@ -95,6 +96,9 @@ class MaildogSMTP(SMTP):
         self.handshaking = False
         self._smtp_started = False  # aiosmtpd's session loop runs
         self.lost = False  # the connection is gone and the session logged
+        self.faults = None  # what fault rules decided in this session (faults.smtp)
+        self.refusal_reason = ""  # why the next 4xx/5xx reply is sent, when not the listener's own (metrics)
+        self.close_after_reply = ""  # the next reply ends the session (a 421 from a fault rule); the reason
 
     # --- connection ----------------------------------------------------------
     def connection_made(self, transport):
@@ -161,6 +165,7 @@ class MaildogSMTP(SMTP):
             return
         self.lost = True
         self.event_handler.session_closed(self)
+        metrics.smtp_session_closed(self.outcome)
         if self._smtp_started:
             super().connection_lost(error)
 
@@ -174,6 +179,7 @@ class MaildogSMTP(SMTP):
             transport = self.raw_transport
         if reply and transport is not None and not transport.is_closing() and not self.handshaking:
             self.refusals.append(reply[:3])
+            metrics.smtp_refusal(self, reply)
             transport.write(reply.encode("ascii") + b"\r\n")
         # Close the TCP connection itself: a TLS layer's close would wait for the
         # client's close_notify, which an idle or departed client never sends.
@@ -218,7 +224,10 @@ class MaildogSMTP(SMTP):
     async def push(self, status):
         if status[:1] in ("4", "5", b"4", b"5"):
             self.refusals.append(str(status[:3], "ascii") if isinstance(status, bytes) else status[:3])
+            metrics.smtp_refusal(self, status)
         await super().push(status)
+        if self.close_after_reply:
+            self.close_now(None, reason=self.close_after_reply)
 
     async def handle_exception(self, error):
         # aiosmtpd's default logs the traceback to its own logger and tells the
@@ -343,4 +352,6 @@ class MaildogSMTP(SMTP):
         del content
         status = await self.event_handler.handle_DATA(self, self.session, self.envelope)
         self._set_post_data_state()
+        if status is None:  # the connection was closed instead of answering (a fault rule)
+            return
         await self.push(status)

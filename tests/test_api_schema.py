@@ -20,6 +20,13 @@ def test_schema_lists_every_endpoint_and_the_token_scheme(db):
         "/api/v1/inboxes/{inbox_id}/messages/{message_id}/attachments/{index}/",
         "/api/v1/inboxes/{inbox_id}/messages/{message_id}/report/",
         "/api/v1/inboxes/{inbox_id}/messages/{message_id}/report/rerun/",
+        "/api/v1/inboxes/{inbox_id}/faults/",
+        "/api/v1/inboxes/{inbox_id}/faults/injected/",
+        "/api/v1/inboxes/{inbox_id}/faults/{rule_id}/",
+        "/api/v1/inboxes/{inbox_id}/webhooks/",
+        "/api/v1/inboxes/{inbox_id}/webhooks/{webhook_id}/",
+        "/api/v1/inboxes/{inbox_id}/webhooks/{webhook_id}/test/",
+        "/api/v1/inboxes/{inbox_id}/webhooks/{webhook_id}/deliveries/",
     }
     assert schema["components"]["securitySchemes"]["apiToken"]["scheme"] == "bearer"
     wait = schema["paths"]["/api/v1/inboxes/{inbox_id}/messages/wait/"]["get"]

@@ -23,7 +23,7 @@ RAW = b"From: app@example.com\r\nTo: user@example.com\r\nSubject: Unit\r\n\r\nLi
 
 def connection(**facts):
     """What the handler knows of one SMTP connection (MaildogSMTP in the server)."""
-    defaults = dict(client="192.0.2.10", inbox_id=None, stored=[], refusals=[], tls_facts=lambda: ("", ""))
+    defaults = dict(client="192.0.2.10", inbox_id=None, stored=[], refusals=[], tls_facts=lambda: ("", ""), faults=None)
     return SimpleNamespace(**{**defaults, **facts})
 
 

@@ -7,6 +7,7 @@ import uvloop
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
+from metrics.exposition import serve_from_settings as serve_metrics
 from smtpd.health import SMTPHealthServer
 from smtpd.server import build_service
 from smtpd.tls import tls_files
@@ -58,6 +59,7 @@ class Command(BaseCommand):
         service = build_service(bind=bind, ports=ports)
         await service.start()
         describe_listeners(service, self.stdout)
+        serve_metrics(self.stdout)  # MAILDOG_METRICS_ADDR, when set
         health = None
         if settings.MAILDOG_SMTP_HEALTH_PORT:
             health = SMTPHealthServer(service, settings.MAILDOG_SMTP_HEALTH_BIND, settings.MAILDOG_SMTP_HEALTH_PORT)
