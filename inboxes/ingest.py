@@ -106,6 +106,7 @@ def _build(item: Incoming, summary: Summary, seq: int, now, raw) -> Message:
         message_id=clean_string(summary.message_id, 255),
         text_body=clean_string(summary.text_body),
         has_attachments=bool(summary.has_attachments),
+        attachment_names="\n".join(clean_string(name, 255) for name in summary.attachment_names),
         has_long_lines=bool(summary.has_long_lines),
         parse_errors=[clean_string(error) for error in summary.errors],
         client_ip=facts.client_ip,

@@ -90,6 +90,7 @@ class Message(models.Model):
     message_id = models.CharField(max_length=255, blank=True)
     text_body = models.TextField(blank=True, help_text="Plain text for search (the text part, or the HTML's text).")
     has_attachments = models.BooleanField(default=False)
+    attachment_names = models.TextField(blank=True, help_text="Attachment file names, one a line (for search).")
     has_long_lines = models.BooleanField(
         default=False, help_text="A line exceeded SMTP's 1,000 octets; real servers may reject or break it."
     )

@@ -50,10 +50,8 @@
     var template = document.getElementById("row-template");
     var status = document.getElementById("live-status");
 
-    var addRow = function (m) {
-      if (m.seq <= lastSeq) return;
-      lastSeq = m.seq;
-      if (!liveInsert || tbody.querySelector('tr[data-id="' + m.id + '"]')) return;
+    var insertRow = function (m) {
+      if (tbody.querySelector('tr[data-id="' + m.id + '"]')) return;
       var row = template.content.firstElementChild.cloneNode(true);
       row.dataset.seq = m.seq;
       row.dataset.id = m.id;
@@ -74,6 +72,16 @@
       var empty = document.getElementById("empty-note");
       if (empty) empty.remove();
     };
+
+    // Every new message is announced (a search decides for itself, see search.js); rows go in
+    // on the unfiltered first page, or when asked for with maildog:insert-row.
+    var addRow = function (m) {
+      if (m.seq <= lastSeq) return;
+      lastSeq = m.seq;
+      document.dispatchEvent(new CustomEvent("maildog:message.new", { detail: m }));
+      if (liveInsert) insertRow(m);
+    };
+    document.addEventListener("maildog:insert-row", function (event) { insertRow(event.detail); });
 
     liveSocket("/ws/inboxes/" + inboxId + "/", {
       onOpen: function (ws) {
