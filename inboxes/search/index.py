@@ -21,10 +21,13 @@ columns). A contentless table forgets the text: a delete hands the old values
 back to FTS5 (the 'delete' command), computed from the row by the same
 expressions.
 
-**PostgreSQL**: a stored generated `tsvector` column, `search_vector`, with a
-GIN index. PostgreSQL computes it in the INSERT itself; phrases use the
-positions, field restrictions the weights.
+**PostgreSQL**: the `tsvector` column `search_vector` with a GIN index. Ingest
+writes it in the same INSERT, built in Python by `document.tsvector` (PostgreSQL's
+own `to_tsvector` cost more than the rest of storing a message); phrases use
+the positions, field restrictions the weights.
 """
+
+import json
 
 from django.db import connection as default_connection
 
@@ -65,22 +68,6 @@ def _sqlite_statements() -> list[str]:
     ]
 
 
-def _pg_text(expression: str) -> str:
-    # Letters and digits only, so PostgreSQL's parser splits words as FTS5 and the query parser do.
-    return f"to_tsvector('simple'::regconfig, regexp_replace({expression}, '[^[:alnum:]]+', ' ', 'g'))"
-
-
-PG_VECTOR = " || ".join(
-    f"setweight({_pg_text(expression)}, '{weight}')"
-    for weight, expression in (
-        ("A", "subject"),
-        ("B", "from_header || ' ' || envelope_from"),
-        ("C", "to_header || ' ' || cc_header || ' ' || (envelope_to)::text"),
-        ("D", "text_body || ' ' || attachment_names"),
-    )
-)
-
-
 def _sqlite_fill() -> str:
     columns = ", ".join(FTS_COLUMNS)
     values = ", ".join(expression.format(r=MESSAGE_TABLE) for expression in _FTS_VALUES.values())
@@ -91,13 +78,8 @@ def _exists(cursor, vendor: str) -> bool:
     if vendor == "sqlite":
         cursor.execute("SELECT count(*) FROM sqlite_master WHERE name IN (%s, %s, %s, %s)", [FTS_TABLE, *TRIGGERS])
         return cursor.fetchone()[0] == 1 + len(TRIGGERS)
-    cursor.execute(
-        "SELECT count(*) FROM pg_attribute WHERE attrelid = %s::regclass AND attname = %s AND NOT attisdropped",
-        [MESSAGE_TABLE, PG_COLUMN],
-    )
-    has_column = cursor.fetchone()[0] == 1
     cursor.execute("SELECT count(*) FROM pg_indexes WHERE indexname = %s", [PG_INDEX])
-    return has_column and cursor.fetchone()[0] == 1
+    return cursor.fetchone()[0] == 1
 
 
 def create(connection=default_connection, *, fill: bool = True) -> None:
@@ -105,17 +87,15 @@ def create(connection=default_connection, *, fill: bool = True) -> None:
     vendor = connection.vendor
     with connection.cursor() as cursor:
         if vendor == "sqlite":
-            cursor.execute(f"SELECT count(*) FROM sqlite_master WHERE name = %s", [FTS_TABLE])
+            cursor.execute("SELECT count(*) FROM sqlite_master WHERE name = %s", [FTS_TABLE])
             new_table = cursor.fetchone()[0] == 0
             for statement in _sqlite_statements():
                 cursor.execute(statement)
             if fill and new_table:
                 cursor.execute(_sqlite_fill())
         elif vendor == "postgresql":
-            cursor.execute(
-                f"ALTER TABLE {MESSAGE_TABLE} ADD COLUMN IF NOT EXISTS {PG_COLUMN} tsvector "
-                f"GENERATED ALWAYS AS ({PG_VECTOR}) STORED"
-            )
+            if fill:
+                fill_vectors(connection, only_missing=True)
             cursor.execute(f"CREATE INDEX IF NOT EXISTS {PG_INDEX} ON {MESSAGE_TABLE} USING gin ({PG_COLUMN})")
         else:
             raise NotImplementedError(f"Search has no index for {vendor}")
@@ -129,7 +109,6 @@ def drop(connection=default_connection) -> None:
             cursor.execute(f"DROP TABLE IF EXISTS {FTS_TABLE}")
         elif connection.vendor == "postgresql":
             cursor.execute(f"DROP INDEX IF EXISTS {PG_INDEX}")
-            cursor.execute(f"ALTER TABLE {MESSAGE_TABLE} DROP COLUMN IF EXISTS {PG_COLUMN}")
 
 
 def ensure(connection=default_connection) -> bool:
@@ -149,12 +128,34 @@ def rebuild(connection=default_connection) -> None:
         with connection.cursor() as cursor:
             cursor.execute(f"INSERT INTO {FTS_TABLE}({FTS_TABLE}) VALUES ('optimize')")
     else:
+        drop(connection)
+        fill_vectors(connection, only_missing=False)
+        create(connection, fill=False)
+
+
+def fill_vectors(connection=default_connection, *, only_missing: bool, batch: int = 2000) -> int:
+    """PostgreSQL: write search_vector for every message (or those without one), in batches; returns how many."""
+    from .document import fields, tsvector
+
+    done, last_id = 0, 0
+    missing = f"AND {PG_COLUMN} IS NULL" if only_missing else ""
+    while True:
         with connection.cursor() as cursor:
-            cursor.execute(f"SELECT count(*) FROM pg_indexes WHERE indexname = %s", [PG_INDEX])
-            if cursor.fetchone()[0]:
-                # The generated column is always in step; the index is what can be damaged.
-                cursor.execute(f"REINDEX INDEX {PG_INDEX}")
-        create(connection)
+            cursor.execute(
+                "SELECT id, subject, from_header, envelope_from, to_header, cc_header, envelope_to::text, text_body, "
+                f"attachment_names FROM {MESSAGE_TABLE} WHERE id > %s {missing} ORDER BY id LIMIT %s",
+                [last_id, batch],
+            )
+            rows = cursor.fetchall()
+            if not rows:
+                return done
+            values = []
+            for row in rows:
+                envelope_to = json.loads(row[6]) if row[6] else []
+                values.append((tsvector(fields(*row[1:6], envelope_to, *row[7:9])), row[0]))
+            cursor.executemany(f"UPDATE {MESSAGE_TABLE} SET {PG_COLUMN} = %s::tsvector WHERE id = %s", values)
+            done += len(rows)
+            last_id = rows[-1][0]
 
 
 def size_bytes(connection=default_connection) -> int:
@@ -165,7 +166,7 @@ def size_bytes(connection=default_connection) -> int:
                 "SELECT coalesce(sum(pgsize), 0) FROM dbstat WHERE name LIKE %s", [FTS_TABLE + "%"]
             )
             return int(cursor.fetchone()[0])
-        cursor.execute(f"SELECT pg_relation_size(%s)", [PG_INDEX])
+        cursor.execute("SELECT pg_relation_size(%s)", [PG_INDEX])
         index = cursor.fetchone()[0]
         cursor.execute(f"SELECT coalesce(sum(pg_column_size({PG_COLUMN})), 0) FROM {MESSAGE_TABLE}")
         return int(index + cursor.fetchone()[0])

@@ -35,6 +35,7 @@ LIST_FIELDS = [
     "has_attachments",
     "is_read",
     "deliverability_verdict",
+    "deliverability_results",  # the row's marker shows its headline: deferred, it cost a query per row
 ]
 
 
