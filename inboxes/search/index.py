@@ -120,6 +120,17 @@ def ensure(connection=default_connection) -> bool:
     return True
 
 
+def ensure_after_migrate(sender, using="default", plan=None, **kwargs) -> None:
+    """post_migrate: recreate a missing index once the migration that creates it is applied."""
+    from django.db import connections
+    from django.db.migrations.recorder import MigrationRecorder
+
+    connection = connections[using]
+    applied = MigrationRecorder(connection).applied_migrations()
+    if ("inboxes", "0004_message_search_index") in applied:
+        ensure(connection)
+
+
 def rebuild(connection=default_connection) -> None:
     """Build the index again from the messages (what `manage.py rebuild_search_index` runs)."""
     if connection.vendor == "sqlite":
