@@ -23,7 +23,9 @@ from .serializers import CredentialsSerializer, InboxSerializer, MessageDetailSe
 
 FILTER_PARAMETERS = [
     OpenApiParameter(
-        "q", str, description='A search query, as on the inbox page (docs/search.md): from:billing has:attachment "invoice".'
+        "q",
+        str,
+        description='A search query, as on the inbox page (docs/search.md): from:billing has:attachment "invoice".',
     ),
     OpenApiParameter("to", str, description="Recipient (envelope, To or Cc) contains these words, case-insensitive."),
     OpenApiParameter("from", str, description="Sender (envelope or From) contains these words, case-insensitive."),

@@ -23,7 +23,6 @@ SQLite in a fresh data directory by default; DATABASE_URL picks PostgreSQL
 """
 
 import argparse
-import io
 import json
 import os
 import random
@@ -43,12 +42,18 @@ LIST_BUDGET_MS = 50
 SEARCH_BUDGET_MS = 200
 INGEST_BUDGET = 0.10
 
-FIRST = "ann bob carol dave erin frank grace heidi ivan judy mallory nina oscar peggy rupert sybil trent victor walter yolanda".split()
+FIRST = (
+    "ann bob carol dave erin frank grace heidi ivan judy mallory nina oscar peggy rupert sybil trent victor "
+    "walter yolanda"
+).split()
 LAST = "lee smith garcia chen novak muller rossi kowalski dubois tanaka okafor silva nguyen jensen ivanova".split()
-DOMAINS = [f"{name}.example" for name in (
-    "shop acme billing globex initech umbrella hooli stark wayne wonka cyberdyne soylent tyrell aperture "
-    "vandelay gringotts oscorp dunder massive pied"
-).split()]
+DOMAINS = [
+    f"{name}.example"
+    for name in (
+        "shop acme billing globex initech umbrella hooli stark wayne wonka cyberdyne soylent tyrell aperture "
+        "vandelay gringotts oscorp dunder massive pied"
+    ).split()
+]
 SERVICE_SENDERS = ["billing", "noreply", "support", "orders", "security", "news", "team", "alerts", "accounts", "hello"]
 WORDS = (
     "the you your to and of a for is in on this that we with account please order be it our if are have "
@@ -77,9 +82,16 @@ SUBJECTS = [
     "Your package is out for delivery",
 ]
 PHRASES = [
-    "your order has shipped", "thank you for your order", "reset your password", "your invoice is attached",
-    "verify your email address", "your subscription will renew", "new sign in to your account",
-    "your package is out for delivery", "questions reply to this email", "view it in your browser",
+    "your order has shipped",
+    "thank you for your order",
+    "reset your password",
+    "your invoice is attached",
+    "verify your email address",
+    "your subscription will renew",
+    "new sign in to your account",
+    "your package is out for delivery",
+    "questions reply to this email",
+    "view it in your browser",
 ]
 CITIES = "Berlin Lisbon Osaka Denver Nairobi Quito Oslo Perth Dakar Seoul Lyon Austin".split()
 
@@ -122,7 +134,7 @@ class Corpus:
         return self.person()
 
     def paragraphs(self) -> tuple[str, str, str]:
-        """A body text drawn from the word list (Zipf-like), with one to three stock phrases: text, HTML, tsvector piece."""
+        """A body drawn from the word list (Zipf-like) with one to three stock phrases: text, HTML, tsvector piece."""
         words = self.random.choices(WORDS, cum_weights=self.cumulative, k=self.random.randint(180, 300))
         for _ in range(self.random.randint(1, 3)):
             spot = self.random.randrange(len(words))
@@ -147,11 +159,16 @@ class Corpus:
         name, address = self.sender()
         to_name, to_address = self.person()
         fields = {
-            "order": 100000 + n, "first": to_name.split()[0], "invoice": f"INV-{n:07d}",
-            "company": address.split("@")[1].split(".")[0].title(), "code": self.random.randrange(100000, 1000000),
-            "word": self.random.choice(WORDS), "word2": self.random.choice(WORDS),
+            "order": 100000 + n,
+            "first": to_name.split()[0],
+            "invoice": f"INV-{n:07d}",
+            "company": address.split("@")[1].split(".")[0].title(),
+            "code": self.random.randrange(100000, 1000000),
+            "word": self.random.choice(WORDS),
+            "word2": self.random.choice(WORDS),
             "amount": f"{self.random.randrange(5, 900)}.{self.random.randrange(100):02d}",
-            "city": self.random.choice(CITIES), "day": f"2026-{self.random.randrange(1, 13):02d}-15",
+            "city": self.random.choice(CITIES),
+            "day": f"2026-{self.random.randrange(1, 13):02d}-15",
         }
         subject = self.random.choice(SUBJECTS).format(**fields)
         text, html, body_words = self.body(n)
@@ -161,10 +178,17 @@ class Corpus:
         raw = self.raw(name, address, to_name, to_address, subject, text, html, attachments, n, received)
         return {
             "body_vector": body_words + " " + body_vector(" ".join(attachments), BODY_POSITION + 420),
-            "envelope_from": address, "envelope_to": [to_address], "subject": subject,
-            "from_header": f"{name} <{address}>", "to_header": f"{to_name} <{to_address}>", "cc_header": "",
-            "message_id": f"<{n}.{self.random.randrange(10**9)}@{address.split('@')[1]}>", "text_body": text,
-            "attachment_names": "\n".join(attachments), "has_attachments": bool(attachments), "raw": raw,
+            "envelope_from": address,
+            "envelope_to": [to_address],
+            "subject": subject,
+            "from_header": f"{name} <{address}>",
+            "to_header": f"{to_name} <{to_address}>",
+            "cc_header": "",
+            "message_id": f"<{n}.{self.random.randrange(10**9)}@{address.split('@')[1]}>",
+            "text_body": text,
+            "attachment_names": "\n".join(attachments),
+            "has_attachments": bool(attachments),
+            "raw": raw,
         }
 
     @staticmethod
@@ -201,10 +225,33 @@ def setup_django():
 
 
 COLUMNS = [
-    "inbox_id", "seq", "received_at", "envelope_from", "envelope_to", "subject", "from_header", "to_header",
-    "cc_header", "date", "message_id", "text_body", "has_attachments", "attachment_names", "has_long_lines",
-    "parse_errors", "deliverability_verdict", "deliverability_results", "deliverability_checked_at", "client_ip",
-    "helo", "tls_version", "tls_cipher", "smtp_username", "size", "is_read", "raw",
+    "inbox_id",
+    "seq",
+    "received_at",
+    "envelope_from",
+    "envelope_to",
+    "subject",
+    "from_header",
+    "to_header",
+    "cc_header",
+    "date",
+    "message_id",
+    "text_body",
+    "has_attachments",
+    "attachment_names",
+    "has_long_lines",
+    "parse_errors",
+    "deliverability_verdict",
+    "deliverability_results",
+    "deliverability_checked_at",
+    "client_ip",
+    "helo",
+    "tls_version",
+    "tls_cipher",
+    "smtp_username",
+    "size",
+    "is_read",
+    "raw",
 ]
 
 
@@ -231,13 +278,37 @@ def fill(inbox, count: int, corpus: Corpus, start_seq: int, batch: int = 5000) -
             received = base + timedelta(seconds=n * 7)
             m = corpus.message(n, received)
             body_vectors.append(m["body_vector"])
-            rows.append((
-                inbox.pk, n, received, m["envelope_from"], json.dumps(m["envelope_to"]), m["subject"],
-                m["from_header"], m["to_header"], "", received, m["message_id"], m["text_body"],
-                m["has_attachments"], m["attachment_names"], False, "[]", verdicts[n % 4], None, None,
-                "192.0.2.10", "app.example", "TLSv1.3", "TLS_AES_256_GCM_SHA384", "app", len(m["raw"]),
-                n % 3 == 0, m["raw"],
-            ))
+            rows.append(
+                (
+                    inbox.pk,
+                    n,
+                    received,
+                    m["envelope_from"],
+                    json.dumps(m["envelope_to"]),
+                    m["subject"],
+                    m["from_header"],
+                    m["to_header"],
+                    "",
+                    received,
+                    m["message_id"],
+                    m["text_body"],
+                    m["has_attachments"],
+                    m["attachment_names"],
+                    False,
+                    "[]",
+                    verdicts[n % 4],
+                    None,
+                    None,
+                    "192.0.2.10",
+                    "app.example",
+                    "TLSv1.3",
+                    "TLS_AES_256_GCM_SHA384",
+                    "app",
+                    len(m["raw"]),
+                    n % 3 == 0,
+                    m["raw"],
+                )
+            )
         with transaction.atomic():
             if postgres:
                 copy_rows(connection, [row + (vector(row, words),) for row, words in zip(rows, body_vectors)])
@@ -268,8 +339,14 @@ def vector(row, body_words: str) -> str:
 
     by_name = dict(zip(COLUMNS, row))
     head = fields(
-        by_name["subject"], by_name["from_header"], by_name["envelope_from"], by_name["to_header"],
-        by_name["cc_header"], json.loads(by_name["envelope_to"]), "", "",
+        by_name["subject"],
+        by_name["from_header"],
+        by_name["envelope_from"],
+        by_name["to_header"],
+        by_name["cc_header"],
+        json.loads(by_name["envelope_to"]),
+        "",
+        "",
     )
     return tsvector(head) + " " + body_words
 
@@ -346,18 +423,22 @@ def main():
     parser.add_argument("--count", type=int, default=100_000, help="messages in the inbox")
     parser.add_argument("--queries", type=int, default=20, help="queries per kind (at least 20)")
     parser.add_argument("--ingest", type=int, default=1000, help="messages per ingest round")
-    parser.add_argument("--ingest-rounds", type=int, default=3, help="alternating ingest rounds with and without the index")
     parser.add_argument(
-        "--reuse", action="store_true", help="time the pages of a database a previous run filled (MAILDOG_DATA_DIR or DATABASE_URL)"
+        "--ingest-rounds", type=int, default=3, help="alternating ingest rounds with and without the index"
+    )
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="time the pages of a database a previous run filled (MAILDOG_DATA_DIR or DATABASE_URL)",
     )
     args = parser.parse_args()
     setup_django()
+    from django.contrib.auth import get_user_model
     from django.core.management import call_command
     from django.db import connection
     from django.test import Client
 
     from accounts.models import Membership, Team
-    from django.contrib.auth import get_user_model
     from inboxes.models import Inbox
     from inboxes.search import index
 
@@ -420,7 +501,10 @@ def main():
     }
     from inboxes.search import search
 
-    print(f"{'kind':28s} {'p50 ms':>8s} {'p95 ms':>8s} {'budget':>8s}       {'db p50':>7s} {'db p95':>7s}  results (first query)")
+    print(
+        f"{'kind':28s} {'p50 ms':>8s} {'p95 ms':>8s} {'budget':>8s}       {'db p50':>7s} {'db p95':>7s}"
+        "  results (first query)"
+    )
     failures = []
     for kind, requests in kinds.items():
         budget = LIST_BUDGET_MS if kind.startswith("list") else SEARCH_BUDGET_MS
@@ -435,7 +519,9 @@ def main():
             if first is None:
                 found_label = re.search(r'id="search-count">([^<]*)<', response.content.decode())
                 rows = response.content.decode().count('class="message-row')
-                first = f"{params.get('q', params.get('before', ''))}: {found_label[1] if found_label else f'{rows} rows'}"
+                first = (
+                    f"{params.get('q', params.get('before', ''))}: {found_label[1] if found_label else f'{rows} rows'}"
+                )
         # The database's share: the page's search and count queries alone (Search.page + Search.count).
         db_times = []
         for _, params in requests:

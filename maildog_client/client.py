@@ -120,7 +120,8 @@ class MaildogClient:
         """The earliest message matching the filters, waiting for it to arrive if needed.
 
         The filters are those of `messages` (`q=` included). The server holds the
-        request until a matching message is stored (it does not poll). Pass `after_seq` (the inbox's `last_seq` before the test acted)
+        request until a matching message is stored (it does not poll). Pass
+        `after_seq` (the inbox's `last_seq` before the test acted)
         to wait only for new mail. Raises MaildogTimeout after `timeout` seconds.
         """
         deadline = time.monotonic() + timeout

@@ -125,7 +125,7 @@ class Search:
                 f"WHERE {index.FTS_TABLE} MATCH %s)"
             )
             return RawSQL(sql, [fts_match(self.inbox_id, self.query.texts)], output_field=BooleanField())
-        sql = f"\"{index.MESSAGE_TABLE}\".\"{index.PG_COLUMN}\" @@ to_tsquery('simple'::regconfig, %s)"
+        sql = f'"{index.MESSAGE_TABLE}"."{index.PG_COLUMN}" @@ to_tsquery(\'simple\'::regconfig, %s)'
         return RawSQL(sql, [tsquery(self.query.texts)], output_field=BooleanField())
 
     def queryset(self, base=None):

@@ -46,8 +46,17 @@ _FTS_VALUES = {
     "body": "{r}.text_body || ' ' || {r}.attachment_names",
 }
 FTS_COLUMNS = tuple(_FTS_VALUES)
-INDEXED_COLUMNS = ("inbox_id", "subject", "from_header", "envelope_from", "to_header", "cc_header", "envelope_to",
-                   "text_body", "attachment_names")
+INDEXED_COLUMNS = (
+    "inbox_id",
+    "subject",
+    "from_header",
+    "envelope_from",
+    "to_header",
+    "cc_header",
+    "envelope_to",
+    "text_body",
+    "attachment_names",
+)
 
 
 def _values(row: str) -> str:
@@ -173,9 +182,7 @@ def size_bytes(connection=default_connection) -> int:
     """Bytes on disk of the index (FTS5's shadow tables, or the tsvector column's share plus the GIN index)."""
     with connection.cursor() as cursor:
         if connection.vendor == "sqlite":
-            cursor.execute(
-                "SELECT coalesce(sum(pgsize), 0) FROM dbstat WHERE name LIKE %s", [FTS_TABLE + "%"]
-            )
+            cursor.execute("SELECT coalesce(sum(pgsize), 0) FROM dbstat WHERE name LIKE %s", [FTS_TABLE + "%"])
             return int(cursor.fetchone()[0])
         cursor.execute("SELECT pg_relation_size(%s)", [PG_INDEX])
         index = cursor.fetchone()[0]

@@ -36,7 +36,17 @@ MAX_WORD_LENGTH = 100
 TEXT_FIELDS = ("from", "to", "subject", "body")
 # Deliverability verdicts as stored on Message.deliverability_verdict; "pending": not checked yet.
 VERDICTS = ("pass", "fail", "none", "temperror", "error", "pending")
-SIZE_UNITS = {"": 1, "b": 1, "bytes": 1, "k": 1024, "kb": 1024, "m": 1024**2, "mb": 1024**2, "g": 1024**3, "gb": 1024**3}
+SIZE_UNITS = {
+    "": 1,
+    "b": 1,
+    "bytes": 1,
+    "k": 1024,
+    "kb": 1024,
+    "m": 1024**2,
+    "mb": 1024**2,
+    "g": 1024**3,
+    "gb": 1024**3,
+}
 
 WORD_RE = re.compile(r"[^\W_]+")
 TOKEN_RE = re.compile(
@@ -71,7 +81,10 @@ class Text:
 
 @dataclass(frozen=True)
 class Condition:
-    """A test on a message's stored facts: `kind` is has_attachment, is_read, received, size, verdict, message_id, seq or pk."""
+    """A test on a message's stored facts.
+
+    `kind`: has_attachment, is_read, received, size, verdict, message_id, seq or pk.
+    """
 
     kind: str
     op: str = "="  # for received, size, seq, pk: one of > >= < <=
@@ -132,7 +145,9 @@ def read_time(value: str, name: str) -> tuple[datetime, bool]:
     except ValueError:
         day = None
     if day is None:
-        raise QueryError(f"{name}: expects a date (2024-05-01) or an ISO 8601 time (2024-05-01T12:00:00Z), not {value!r}.")
+        raise QueryError(
+            f"{name}: expects a date (2024-05-01) or an ISO 8601 time (2024-05-01T12:00:00Z), not {value!r}."
+        )
     return datetime.combine(day, time.min, tzinfo=dt_timezone.utc), True
 
 
@@ -188,7 +203,7 @@ def parse(text: str) -> Query:
     while position < len(text):
         match = TOKEN_RE.match(text, position)
         if match is None or match.end() == position:  # cannot happen with this pattern, but never loop
-            raise QueryError(f"Cannot read the query at {text[position:position + 20]!r}.")
+            raise QueryError(f"Cannot read the query at {text[position : position + 20]!r}.")
         position = match.end()
         negated = bool(match["neg"])
         name = (match["field"] or "").lower()
