@@ -449,7 +449,8 @@ def test_matches_endpoint_answers_for_the_open_query(corpus, inbox, member_clien
     ids = ",".join(str(m.pk) for m in corpus.values())
     answer = member_client.get(url, {"q": "order", "ids": ids}).json()
     assert answer["ids"] == sorted([corpus["invoice"].pk, corpus["digest"].pk])
-    assert answer["words"] == ["order"]
+    assert answer["words"] == ["order"] and answer["prefixes"] == []
+    assert member_client.get(url, {"q": "ord* 4829", "ids": ids}).json()["prefixes"] == ["ord", "4829"]
     foreign = Message.objects.get(subject="Reset your password elsewhere")
     assert member_client.get(url, {"q": "reset", "ids": str(foreign.pk)}).json()["ids"] == []
     assert member_client.get(url, {"q": "has:pets", "ids": ids}).status_code == 400

@@ -1,8 +1,10 @@
-"""The message list of an inbox and the actions on its rows.
+"""The message list of an inbox, its search, and the actions on its rows or on a whole result.
 
 The list pages by the inbox's sequence number (keyset pagination over the
 unique (inbox, seq) index), so page 2,000 of a 100,000-message inbox costs the
-same as page 1 and no page counts the whole table.
+same as page 1 and the unfiltered list never counts the table. A search (`?q=`,
+the language of `inboxes.search`) pages the same way through the full-text
+index and counts its results up to `inboxes.search.COUNT_CAP`.
 """
 
 from django.conf import settings
@@ -110,7 +112,9 @@ def inbox(request, inbox_id):
 @login_required
 @require_GET
 def search_matches(request, inbox_id):
-    """Which of `ids` (comma-separated, at most 100) match the query `q`: {"ids": [...], "words": [...]}.
+    """Which of `ids` (comma-separated, at most 100) match the query `q`.
+
+    Answers {"ids": [...], "words": [...], "prefixes": [...]}: the matching ids and what to mark in their rows.
 
     The open search page asks this about new mail before inserting it.
     """
@@ -121,7 +125,14 @@ def search_matches(request, inbox_id):
     except QueryError as error:
         return JsonResponse({"detail": str(error)}, status=400)
     matching = found.matching(ids) if ids else []
-    return JsonResponse({"ids": sorted(matching), "words": [word for word, _ in found.query.highlight_words]})
+    words = found.query.highlight_words
+    return JsonResponse(
+        {
+            "ids": sorted(matching),
+            "words": [word for word, prefix in words if not prefix],
+            "prefixes": [word for word, prefix in words if prefix],
+        }
+    )
 
 
 def _back(request, inbox):

@@ -16,9 +16,10 @@
   var pending = {};
   var timer = null;
   var words = [];
+  var prefixes = [];
 
   function mark(row) {
-    if (!words.length) return;
+    if (!words.length && !prefixes.length) return;
     var pattern = new RegExp("[\\p{L}\\p{N}]+", "gu");
     row.querySelectorAll(".cell-from, .cell-subject, .cell-to").forEach(function (cell) {
       var text = cell.textContent;
@@ -26,11 +27,12 @@
       var last = 0, found = false, m;
       while ((m = pattern.exec(text)) !== null) {
         var lower = m[0].toLowerCase();
-        if (words.indexOf(lower) === -1) continue;
+        var hit = words.indexOf(lower) !== -1 || prefixes.some(function (p) { return lower.indexOf(p) === 0; });
+        if (!hit) continue;
         fragment.appendChild(document.createTextNode(text.slice(last, m.index)));
-        var hit = document.createElement("mark");
-        hit.textContent = m[0];
-        fragment.appendChild(hit);
+        var marked = document.createElement("mark");
+        marked.textContent = m[0];
+        fragment.appendChild(marked);
         last = m.index + m[0].length;
         found = true;
       }
@@ -52,6 +54,7 @@
       .then(function (response) { return response.ok ? response.json() : { ids: [] }; })
       .then(function (answer) {
         words = answer.words || words;
+        prefixes = answer.prefixes || prefixes;
         answer.ids.forEach(function (id) {
           var message = batch[id];
           if (!message) return;
