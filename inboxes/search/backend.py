@@ -17,6 +17,8 @@ planner chooses between the GIN index (rare words) and the (inbox, seq) index
 filtered by the tsvector (common words).
 """
 
+from typing import Any
+
 from django.db import connection
 from django.db.models import BooleanField, Q
 from django.db.models.expressions import RawSQL
@@ -142,7 +144,8 @@ class Search:
 
     def _sqlite_ids(self, *, newest_first: bool, id_bound: tuple[str, int] | None, limit: int | None) -> list[int]:
         """Ids walking the FTS5 index in rowid order, joined to the messages for the conditions."""
-        where, params = [f"{index.FTS_TABLE} MATCH %s"], [fts_match(self.inbox_id, self.query.texts)]
+        where = [f"{index.FTS_TABLE} MATCH %s"]
+        params: list[Any] = [fts_match(self.inbox_id, self.query.texts)]
         if id_bound is not None:
             where.append(f"{index.FTS_TABLE}.rowid {id_bound[0]} %s")
             params.append(id_bound[1])

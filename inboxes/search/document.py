@@ -6,6 +6,8 @@ PostgreSQL. The tsvector is written as its text form, which PostgreSQL reads
 hundreds of times faster than it runs `to_tsvector` over the text.
 """
 
+from collections.abc import Sequence
+
 from .query import WORD_RE
 
 # PostgreSQL's limits: positions up to 16,383, 256 positions per word, words under 2 KB.
@@ -42,7 +44,7 @@ def tsvector(indexed: dict[str, str]) -> str:
         words = WORD_RE.findall(indexed[name].lower())[: MAX_POSITION - position + 1]
         if not words:
             continue
-        at = range(position, position + len(words))
+        at: Sequence[int] = range(position, position + len(words))
         position += len(words) + 1
         if max(map(len, words)) > MAX_LEXEME:  # rare: keep the others at their positions
             kept = [(word, number) for word, number in zip(words, at) if len(word) <= MAX_LEXEME]

@@ -171,8 +171,10 @@ def fill_vectors(connection=default_connection, *, only_missing: bool, batch: in
                 return done
             values = []
             for row in rows:
-                envelope_to = json.loads(row[6]) if row[6] else []
-                values.append((tsvector(fields(*row[1:6], envelope_to, *row[7:9])), row[0]))
+                message_id, subject, from_header, envelope_from, to_header, cc_header, envelope_to, text, names = row
+                recipients = json.loads(envelope_to) if envelope_to else []
+                indexed = fields(subject, from_header, envelope_from, to_header, cc_header, recipients, text, names)
+                values.append((tsvector(indexed), message_id))
             cursor.executemany(f"UPDATE {MESSAGE_TABLE} SET {PG_COLUMN} = %s::tsvector WHERE id = %s", values)
             done += len(rows)
             last_id = rows[-1][0]
