@@ -456,3 +456,23 @@ def test_matches_endpoint_answers_for_the_open_query(corpus, inbox, member_clien
     assert member_client.get(url, {"q": "has:pets", "ids": ids}).status_code == 400
     assert outsider_browser(outsider).get(url, {"q": "order", "ids": ids}).status_code == 404
     assert member_client.post(url, {"q": "order"}).status_code == 405
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL bounds the count's time")
+def test_count_too_costly_falls_back_to_a_smaller_cap(corpus, inbox, monkeypatch):
+    from inboxes.search.backend import Search
+
+    counted = Search.count
+
+    def slow_for_the_big_cap(self, cap=10_000):
+        if cap == 10_000:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_sleep(1)")
+        return counted(self, cap)
+
+    monkeypatch.setattr(Search, "count", slow_for_the_big_cap)
+    assert search(inbox.pk, "order").bounded_count(budget_ms=100) == (2, False)
+    assert search(inbox.pk, "order").bounded_count(caps=(10_000,), budget_ms=100) is None
+    with connection.cursor() as cursor:  # the timeout was local to the attempt
+        cursor.execute("SHOW statement_timeout")
+        assert cursor.fetchone()[0] == "0"

@@ -19,7 +19,7 @@ filtered by the tsvector (common words).
 
 from typing import Any
 
-from django.db import connection
+from django.db import OperationalError, connection, transaction
 from django.db.models import BooleanField, Q
 from django.db.models.expressions import RawSQL
 
@@ -28,6 +28,7 @@ from . import index
 from .query import Condition, Query, Text
 
 COUNT_CAP = 10_000
+COUNT_BUDGET_MS = 80  # per attempt, on PostgreSQL (see Search.bounded_count)
 
 # Query field -> (FTS5 column, PostgreSQL weight)
 FIELDS = {"subject": ("subject", "A"), "from": ("sender", "B"), "to": ("recipients", "C"), "body": ("body", "D")}
@@ -202,6 +203,31 @@ class Search:
         else:
             found = self.queryset().values("id")[: cap + 1].count()
         return min(found, cap), found > cap
+
+    def bounded_count(self, caps: tuple[int, ...] = (COUNT_CAP, COUNT_CAP // 10), budget_ms: int = COUNT_BUDGET_MS):
+        """(count, more): counted up to the first cap that can be counted within `budget_ms`, or None.
+
+        PostgreSQL only bounds the time (`statement_timeout`): a phrase made of
+        common words is checked against each candidate's positions, and
+        counting ten thousand of them can take longer than the page may. Then
+        the next, smaller cap is tried, and the page says "1,000+" rather than
+        wait. SQLite's count walks the FTS5 index and needs no bound.
+        """
+        if self.vendor != "postgresql":
+            return self.count(caps[0])
+        for cap in caps:
+            try:
+                with transaction.atomic(using=self.connection.alias), self.connection.cursor() as cursor:
+                    # SET LOCAL outlives a released savepoint: the previous value is put back after.
+                    cursor.execute("SELECT current_setting('statement_timeout')")
+                    previous = cursor.fetchone()[0]
+                    cursor.execute("SELECT set_config('statement_timeout', %s, true)", [f"{int(budget_ms)}ms"])
+                    counted = self.count(cap)
+                    cursor.execute("SELECT set_config('statement_timeout', %s, true)", [previous])
+                    return counted
+            except OperationalError:  # the statement timeout: try a smaller cap
+                continue
+        return None
 
     def ids(self, limit: int | None = None) -> list[int]:
         """Every matching id, newest first (for bulk actions on a whole result)."""

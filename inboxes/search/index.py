@@ -105,6 +105,8 @@ def create(connection=default_connection, *, fill: bool = True) -> None:
         elif vendor == "postgresql":
             if fill:
                 fill_vectors(connection, only_missing=True)
+            # Updated rows leave deferred foreign-key checks pending, and no index can be built over them.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
             cursor.execute(f"CREATE INDEX IF NOT EXISTS {PG_INDEX} ON {MESSAGE_TABLE} USING gin ({PG_COLUMN})")
         else:
             raise NotImplementedError(f"Search has no index for {vendor}")

@@ -19,8 +19,11 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         connection = connections[options["database"]]
         started = time.monotonic()
-        with transaction.atomic(using=connection.alias):
-            index.rebuild(connection)
+        if connection.vendor == "sqlite":
+            with transaction.atomic(using=connection.alias):  # all or nothing
+                index.rebuild(connection)
+        else:
+            index.rebuild(connection)  # batch by batch; ingest keeps writing meanwhile
         size = index.size_bytes(connection)
         self.stdout.write(
             f"Search index rebuilt on {connection.vendor} in {time.monotonic() - started:.1f} s "
