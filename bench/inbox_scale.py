@@ -426,6 +426,7 @@ def main():
     parser.add_argument(
         "--ingest-rounds", type=int, default=3, help="alternating ingest rounds with and without the index"
     )
+    parser.add_argument("--ingest-only", action="store_true", help="measure what the index costs ingest, then stop")
     parser.add_argument(
         "--reuse",
         action="store_true",
@@ -465,6 +466,8 @@ def main():
             f"(budget {INGEST_BUDGET:.0%}) {'OK' if cost <= INGEST_BUDGET else 'OVER'}",
             flush=True,
         )
+        if args.ingest_only:
+            return
         rate = fill(inbox, args.count, Corpus(seed=11), start_seq=1)
         print(f"bulk fill: {rate:,.0f} messages/s", flush=True)
     if connection.vendor == "postgresql":
