@@ -476,3 +476,11 @@ def test_count_too_costly_falls_back_to_a_smaller_cap(corpus, inbox, monkeypatch
     with connection.cursor() as cursor:  # the timeout was local to the attempt
         cursor.execute("SHOW statement_timeout")
         assert cursor.fetchone()[0] == "0"
+
+
+def test_migrate_puts_back_an_index_a_table_rebuild_dropped(corpus, inbox):
+    index.drop(connection)  # what rebuilding the message table does to SQLite's triggers
+    call_command("migrate", verbosity=0)  # nothing to apply: post_migrate still checks the index
+    assert names(corpus, search(inbox.pk, "reset").page()) == {"reset"}
+    fresh = store_message(inbox, raw("After migrate", body="postmigrate"))
+    assert search(inbox.pk, "postmigrate").page() == [fresh.pk]
