@@ -7,8 +7,8 @@ A query is a list of terms, all of which must match (AND):
 - `from:`, `to:`, `subject:`, `body:` restrict a word or phrase to one field;
 - `"quoted phrases"` match words next to each other, in order;
 - a word ending in `*` matches words that begin with it (`4829*`);
-  `from:` and `to:` values match the beginning of their last word (`from:ann`
-  finds ann.lee@example.com), and so do words with digits in them (codes);
+  `from:` and `to:` values without an @ match the beginning of their last word
+  (`from:ann` finds ann.lee@example.com), and so do words with digits in them (codes);
 - `-term` excludes what the term matches;
 - `has:attachment`, `is:read`, `is:unread`, `before:`/`after:` (a date, or an
   ISO 8601 time), `size:>1mb` (also `<`, `>=`, `<=`; kb, mb, bytes),
@@ -126,7 +126,10 @@ def text_term(value: str, field_name: str | None = None, *, phrase: bool = False
         raise QueryError(f"Too many words in one term (at most {MAX_WORDS}).")
     if any(len(word) > MAX_WORD_LENGTH for word in words):
         raise QueryError(f"A word is too long (at most {MAX_WORD_LENGTH} characters).")
-    prefix = star or (not phrase and (field_name in ("from", "to") or any(c.isdigit() for c in words[-1])))
+    # A name or the start of an address (from:ann) is a beginning; a whole address
+    # (from:ann@example.com) is not: its last word ("com") begins half the index.
+    partial_address = field_name in ("from", "to") and "@" not in value
+    prefix = star or (not phrase and (partial_address or any(c.isdigit() for c in words[-1])))
     return Text(tuple(words), field_name, prefix, negated)
 
 
