@@ -484,3 +484,25 @@ def test_migrate_puts_back_an_index_a_table_rebuild_dropped(corpus, inbox):
     assert names(corpus, search(inbox.pk, "reset").page()) == {"reset"}
     fresh = store_message(inbox, raw("After migrate", body="postmigrate"))
     assert search(inbox.pk, "postmigrate").page() == [fresh.pk]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's two-step page")
+def test_postgres_page_across_its_window(inbox, monkeypatch):
+    from inboxes.search import backend
+
+    monkeypatch.setattr(backend, "WINDOW", 7)
+    for n in range(40):
+        store_message(inbox, raw(f"Mail {n}", body="common" + (" rare" if n in (3, 17, 30) else "")))
+    by_id = dict(Message.objects.values_list("pk", "seq"))
+    for query in ("common", "rare", "common -rare"):
+        found = search(inbox.pk, query)
+        everything = list(found.queryset().order_by("-seq").values_list("pk", flat=True))
+        pages, before = [], None
+        while True:
+            page = found.page(before_seq=before, limit=4)
+            if not page:
+                break
+            pages += page
+            before = by_id[page[-1]]
+        assert pages == everything, query
+        assert found.page(after_seq=by_id[everything[-1]], limit=100) == list(reversed(everything[:-1]))

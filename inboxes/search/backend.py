@@ -19,16 +19,19 @@ filtered by the tsvector (common words).
 
 from typing import Any
 
+from contextlib import contextmanager
+
 from django.db import OperationalError, connection, transaction
 from django.db.models import BooleanField, Q
 from django.db.models.expressions import RawSQL
 
-from ..models import Message
+from ..models import Inbox, Message
 from . import index
 from .query import Condition, Query, Text
 
 COUNT_CAP = 10_000
 COUNT_BUDGET_MS = 80  # per attempt, on PostgreSQL (see Search.bounded_count)
+WINDOW = 5000  # PostgreSQL: messages next to a page's edge read through (inbox, seq) first (Search._postgres_ids)
 
 # Query field -> (FTS5 column, PostgreSQL weight)
 FIELDS = {"subject": ("subject", "A"), "from": ("sender", "B"), "to": ("recipients", "C"), "body": ("body", "D")}
@@ -189,12 +192,72 @@ class Search:
             return self._sqlite_ids(
                 newest_first=newest_first, id_bound=self._id_bound(before_seq, after_seq), limit=limit
             )
-        messages = self.queryset()
+        if self.vendor == "postgresql" and self.uses_index:
+            return self._postgres_ids(before_seq=before_seq, after_seq=after_seq, limit=limit)
+        return self._ordered_ids(self.queryset(), before_seq, after_seq, limit)
+
+    @staticmethod
+    def _ordered_ids(messages, before_seq, after_seq, limit) -> list[int]:
         if before_seq is not None:
             messages = messages.filter(seq__lt=before_seq)
         if after_seq is not None:
             messages = messages.filter(seq__gt=after_seq)
-        return list(messages.order_by("-seq" if newest_first else "seq").values_list("id", flat=True)[:limit])
+        order = "seq" if after_seq is not None else "-seq"
+        return list(messages.order_by(order).values_list("id", flat=True)[:limit])
+
+    @contextmanager
+    def _planner(self, **settings: str):
+        """PostgreSQL settings for the statements inside, put back after (SET LOCAL outlives a savepoint)."""
+        with transaction.atomic(using=self.connection.alias), self.connection.cursor() as cursor:
+            previous = {}
+            for name, value in settings.items():
+                cursor.execute("SELECT current_setting(%s)", [name])
+                previous[name] = cursor.fetchone()[0]
+                cursor.execute("SELECT set_config(%s, %s, true)", [name, value])
+            yield
+            for name, value in previous.items():
+                cursor.execute("SELECT set_config(%s, %s, true)", [name, value])
+
+    def _postgres_ids(self, *, before_seq: int | None, after_seq: int | None, limit: int) -> list[int]:
+        """A page in two steps, each with the plan that suits it, since the planner cannot tell a rare
+        word from a common one well enough (walking the (inbox, seq) index for a rare word reads the
+        whole inbox; the GIN index for a common word reads half of it):
+
+        1. the WINDOW messages next to the page's edge, walking (inbox, seq) with the tsvector as a
+           filter: enough for any word in more than limit/WINDOW of the messages;
+        2. if the page is not full, the rest from the GIN index (bitmap), which holds few matches
+           beyond the window when step 1 found few inside it.
+        """
+        newest_first = after_seq is None
+        near: dict[str, int | None]
+        far: dict[str, int | None]
+        if newest_first:
+            edge = before_seq if before_seq is not None else self._last_seq() + 1
+            # From the top, the window has no upper end: rows written beyond last_seq are in it too.
+            near = dict(before_seq=before_seq, after_seq=edge - WINDOW - 1)
+            far = dict(before_seq=edge - WINDOW, after_seq=None)
+        else:
+            assert after_seq is not None
+            near = dict(before_seq=after_seq + WINDOW + 1, after_seq=after_seq)
+            far = dict(before_seq=None, after_seq=after_seq + WINDOW)
+        order = "-seq" if newest_first else "seq"
+        with self._planner(enable_bitmapscan="off", enable_seqscan="off"):
+            messages = self.queryset().filter(seq__gt=near["after_seq"])
+            if near["before_seq"] is not None:
+                messages = messages.filter(seq__lt=near["before_seq"])
+            ids = list(messages.order_by(order).values_list("id", flat=True)[:limit])
+        if len(ids) < limit:
+            with self._planner(enable_indexscan="off", enable_seqscan="off"):
+                messages = self.queryset()
+                if far["before_seq"] is not None:
+                    messages = messages.filter(seq__lt=far["before_seq"])
+                if far["after_seq"] is not None:
+                    messages = messages.filter(seq__gt=far["after_seq"])
+                ids += list(messages.order_by(order).values_list("id", flat=True)[: limit - len(ids)])
+        return ids
+
+    def _last_seq(self) -> int:
+        return Inbox.objects.filter(pk=self.inbox_id).values_list("last_seq", flat=True).first() or 0
 
     def count(self, cap: int = COUNT_CAP) -> tuple[int, bool]:
         """(number of matches, whether there are more than `cap`), counting at most cap + 1."""
@@ -215,16 +278,12 @@ class Search:
         """
         if self.vendor != "postgresql":
             return self.count(caps[0])
+        # Counting reads the GIN index (a bitmap): walking (inbox, seq) for a rare word reads the inbox.
+        hints = {"enable_indexscan": "off", "enable_seqscan": "off"} if self.uses_index else {}
         for cap in caps:
             try:
-                with transaction.atomic(using=self.connection.alias), self.connection.cursor() as cursor:
-                    # SET LOCAL outlives a released savepoint: the previous value is put back after.
-                    cursor.execute("SELECT current_setting('statement_timeout')")
-                    previous = cursor.fetchone()[0]
-                    cursor.execute("SELECT set_config('statement_timeout', %s, true)", [f"{int(budget_ms)}ms"])
-                    counted = self.count(cap)
-                    cursor.execute("SELECT set_config('statement_timeout', %s, true)", [previous])
-                    return counted
+                with self._planner(statement_timeout=f"{int(budget_ms)}ms", **hints):
+                    return self.count(cap)
             except OperationalError:  # the statement timeout: try a smaller cap
                 continue
         return None
