@@ -17,9 +17,8 @@ planner chooses between the GIN index (rare words) and the (inbox, seq) index
 filtered by the tsvector (common words).
 """
 
-from typing import Any
-
 from contextlib import contextmanager
+from typing import Any
 
 from django.db import OperationalError, connection, transaction
 from django.db.models import BooleanField, Q
@@ -30,8 +29,8 @@ from . import index
 from .query import Condition, Query, Text
 
 COUNT_CAP = 10_000
-COUNT_BUDGET_MS = 80  # per attempt, on PostgreSQL (see Search.bounded_count)
-WINDOW = 5000  # PostgreSQL: messages next to a page's edge read through (inbox, seq) first (Search._postgres_ids)
+COUNT_BUDGET_MS = 60  # per attempt, on PostgreSQL (see Search.bounded_count)
+WINDOW = 2000  # PostgreSQL: messages next to a page's edge read through (inbox, seq) first (Search._postgres_ids)
 
 # Query field -> (FTS5 column, PostgreSQL weight)
 FIELDS = {"subject": ("subject", "A"), "from": ("sender", "B"), "to": ("recipients", "C"), "body": ("body", "D")}
@@ -117,6 +116,7 @@ class Search:
         self.query = query
         self.connection = using or connection
         self.vendor = self.connection.vendor
+        self.common = False  # PostgreSQL: the last page filled up inside its window
 
     @property
     def uses_index(self) -> bool:
@@ -246,6 +246,7 @@ class Search:
             if near["before_seq"] is not None:
                 messages = messages.filter(seq__lt=near["before_seq"])
             ids = list(messages.order_by(order).values_list("id", flat=True)[:limit])
+        self.common = len(ids) >= limit
         if len(ids) < limit:
             with self._planner(enable_indexscan="off", enable_seqscan="off"):
                 messages = self.queryset()
@@ -278,8 +279,12 @@ class Search:
         """
         if self.vendor != "postgresql":
             return self.count(caps[0])
-        # Counting reads the GIN index (a bitmap): walking (inbox, seq) for a rare word reads the inbox.
-        hints = {"enable_indexscan": "off", "enable_seqscan": "off"} if self.uses_index else {}
+        # A rare word is counted from the GIN index (walking (inbox, seq) would read the inbox); a
+        # common one, which filled the page's window (`page` learnt it), by walking (inbox, seq).
+        hints = {}
+        if self.uses_index:
+            hints = {"enable_seqscan": "off"}
+            hints["enable_bitmapscan" if self.common else "enable_indexscan"] = "off"
         for cap in caps:
             try:
                 with self._planner(statement_timeout=f"{int(budget_ms)}ms", **hints):
