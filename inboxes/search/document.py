@@ -8,7 +8,7 @@ hundreds of times faster than it runs `to_tsvector` over the text.
 
 from collections.abc import Sequence
 
-from .query import WORD_RE
+from .query import words_of
 
 # PostgreSQL's limits: positions up to 16,383, 256 positions per word, words under 2 KB.
 MAX_POSITION = 16383
@@ -41,7 +41,7 @@ def tsvector(indexed: dict[str, str]) -> str:
     pieces = []
     position = 1
     for name, weight in WEIGHTS.items():
-        words = WORD_RE.findall(indexed[name].lower())[: MAX_POSITION - position + 1]
+        words = words_of(indexed[name])[: MAX_POSITION - position + 1]
         if not words:
             continue
         at: Sequence[int] = range(position, position + len(words))
