@@ -506,3 +506,16 @@ def test_postgres_page_across_its_window(inbox, monkeypatch):
             before = by_id[page[-1]]
         assert pages == everything, query
         assert found.page(after_seq=by_id[everything[-1]], limit=100) == list(reversed(everything[:-1]))
+
+
+def test_a_hostile_message_is_stored_and_searchable_within_the_index_limits(inbox):
+    """Many distinct long words: PostgreSQL refuses a tsvector over 1 MB, so what is indexed is bounded."""
+    words = " ".join(f"w{n:05d}" + "x" * 400 for n in range(240))
+    subject = " ".join(f"s{n}" + "y" * 300 for n in range(300))
+    stored = store_message(inbox, raw(subject, body=words))
+    assert stored.pk is not None
+    assert search(inbox.pk, "w00000" + "x" * 90).page() == [stored.pk]  # the beginning of a long word
+    assert search(inbox.pk, "w00239*").page() == [stored.pk]
+    from inboxes.search.document import MAX_VECTOR_TEXT, fields, tsvector
+
+    assert len(tsvector(fields(subject * 20, "", "", "", "", [], words * 20, ""))) <= MAX_VECTOR_TEXT

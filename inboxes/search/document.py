@@ -14,6 +14,7 @@ from .query import words_of
 MAX_POSITION = 16383
 MAX_POSITIONS = 256
 MAX_LEXEME = 500
+MAX_VECTOR_TEXT = 400_000  # characters of tsvector text: well under PostgreSQL's 1 MB per tsvector
 # Query field -> tsvector weight (subject A, senders B, recipients C, body and attachment names D)
 WEIGHTS = {"subject": "A", "from": "B", "to": "C", "body": "D"}
 
@@ -50,7 +51,12 @@ def tsvector(indexed: dict[str, str]) -> str:
             kept = [(word, number) for word, number in zip(words, at) if len(word) <= MAX_LEXEME]
             words, at = [word for word, _ in kept], [number for _, number in kept]
         template = "'{}':{}" if weight == "D" else "'{}':{}" + weight
-        pieces.append(" ".join(map(template.format, words, at)))
+        piece = " ".join(map(template.format, words, at))
+        room = MAX_VECTOR_TEXT - sum(map(len, pieces))
+        if len(piece) > room:  # a hostile message: what fits (PostgreSQL refuses a tsvector over 1 MB)
+            pieces.append(piece[:room].rsplit(" ", 1)[0])
+            break
+        pieces.append(piece)
         if position > MAX_POSITION:
             break
     return " ".join(pieces)
