@@ -39,7 +39,7 @@ def tsvector(indexed: dict[str, str]) -> str:
     Positions stop at 16,383 (PostgreSQL's last) and words over MAX_LEXEME
     characters are left out.
     """
-    pieces = []
+    pieces: list[str] = []
     position = 1
     for name, weight in WEIGHTS.items():
         words = words_of(indexed[name])[: MAX_POSITION - position + 1]
