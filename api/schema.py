@@ -4,10 +4,11 @@ from .filters import MessageFilters
 from .wait import DEFAULT_TIMEOUT, MAX_TIMEOUT
 
 FILTER_DESCRIPTIONS = {
-    "to": "Recipient (envelope, To or Cc) contains this, case-insensitive.",
-    "from": "Sender (envelope or From) contains this, case-insensitive.",
-    "subject": "Subject contains this, case-insensitive.",
-    "text": "The text body contains this, case-insensitive.",
+    "q": 'A search query, as on the inbox page (docs/search.md): from:billing has:attachment "invoice".',
+    "to": "Recipient (envelope, To or Cc) contains these words, case-insensitive.",
+    "from": "Sender (envelope or From) contains these words, case-insensitive.",
+    "subject": "Subject contains these words, case-insensitive.",
+    "text": "The text body contains these words, case-insensitive.",
     "received_after": "Only messages received after this ISO 8601 date and time.",
     "after_seq": "Only messages with a higher inbox sequence number.",
     "after": "Only messages received after the message with this id.",

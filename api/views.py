@@ -22,10 +22,15 @@ from .filters import MessageFilters
 from .serializers import CredentialsSerializer, InboxSerializer, MessageDetailSerializer, MessageSummarySerializer
 
 FILTER_PARAMETERS = [
-    OpenApiParameter("to", str, description="Recipient (envelope, To or Cc) contains this, case-insensitive."),
-    OpenApiParameter("from", str, description="Sender (envelope or From) contains this, case-insensitive."),
-    OpenApiParameter("subject", str, description="Subject contains this, case-insensitive."),
-    OpenApiParameter("text", str, description="The text body contains this, case-insensitive."),
+    OpenApiParameter(
+        "q",
+        str,
+        description='A search query, as on the inbox page (docs/search.md): from:billing has:attachment "invoice".',
+    ),
+    OpenApiParameter("to", str, description="Recipient (envelope, To or Cc) contains these words, case-insensitive."),
+    OpenApiParameter("from", str, description="Sender (envelope or From) contains these words, case-insensitive."),
+    OpenApiParameter("subject", str, description="Subject contains these words, case-insensitive."),
+    OpenApiParameter("text", str, description="The text body contains these words, case-insensitive."),
     OpenApiParameter("received_after", OpenApiTypes.DATETIME, description="Only messages received later."),
     OpenApiParameter("after_seq", int, description="Only messages with a higher inbox sequence number."),
     OpenApiParameter("after", int, description="Only messages received after the message with this id."),
@@ -79,7 +84,7 @@ class MessageList(generics.ListAPIView):
     def get_queryset(self):
         inbox = get_inbox(self.request.user, self.kwargs["inbox_id"], self.request.auth)
         filters = MessageFilters.from_query(self.request.query_params)
-        return filters.apply(Message.objects.filter(inbox=inbox)).newest_first()
+        return filters.apply(Message.objects.all(), inbox.pk).newest_first()
 
     @extend_schema(parameters=FILTER_PARAMETERS)
     def get(self, request, *args, **kwargs):

@@ -54,7 +54,7 @@ class WaitRequest:
 
     def find(self):
         """The earliest matching message, serialized, or None."""
-        messages = self.filters.apply(Message.objects.defer(None).filter(inbox=self.inbox))
+        messages = self.filters.apply(Message.objects.defer(None), self.inbox.pk)
         message = messages.order_by("seq").first()
         if message is None:
             return None

@@ -24,6 +24,7 @@ from .cleaning import clean_string
 from .mime import Summary, summarize
 from .models import Inbox, Message
 from .raw_source import RawWriter
+from .search.document import message_tsvector
 
 log = logging.getLogger("maildog.ingest")
 
@@ -92,7 +93,7 @@ def _date(value):
 
 def _build(item: Incoming, summary: Summary, seq: int, now, raw) -> Message:
     facts = item.facts
-    return Message(
+    message = Message(
         inbox_id=item.inbox_id,
         seq=seq,
         received_at=now,
@@ -106,6 +107,7 @@ def _build(item: Incoming, summary: Summary, seq: int, now, raw) -> Message:
         message_id=clean_string(summary.message_id, 255),
         text_body=clean_string(summary.text_body),
         has_attachments=bool(summary.has_attachments),
+        attachment_names="\n".join(clean_string(name, 255) for name in summary.attachment_names),
         has_long_lines=bool(summary.has_long_lines),
         parse_errors=[clean_string(error) for error in summary.errors],
         client_ip=facts.client_ip,
@@ -116,6 +118,9 @@ def _build(item: Incoming, summary: Summary, seq: int, now, raw) -> Message:
         size=len(item.raw),
         raw=raw,
     )
+    if connection.vendor == "postgresql":  # SQLite's index is kept by triggers
+        message.search_vector = message_tsvector(message)
+    return message
 
 
 def ingest_many(items: list[Incoming], summaries: list[Summary] | None = None) -> list[Message]:

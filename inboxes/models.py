@@ -59,6 +59,18 @@ class Inbox(models.Model):
         self.save(update_fields=["smtp_username", "smtp_password"])
 
 
+class SearchVectorField(models.Field):
+    """The message's words for PostgreSQL's full-text index (a `tsvector`, written at ingest).
+
+    Built in Python (`inboxes.search.document`), which costs a fraction of
+    PostgreSQL's own `to_tsvector`. SQLite keeps its index in an FTS5 table and
+    leaves this column empty.
+    """
+
+    def db_type(self, connection):
+        return "tsvector" if connection.vendor == "postgresql" else "text"
+
+
 class MessageQuerySet(models.QuerySet):
     def newest_first(self):
         return self.order_by("-seq")
@@ -66,8 +78,8 @@ class MessageQuerySet(models.QuerySet):
 
 class MessageManager(models.Manager.from_queryset(MessageQuerySet)):
     def get_queryset(self):
-        # The raw source can be megabytes: load it only when asked for.
-        return super().get_queryset().defer("raw")
+        # The raw source can be megabytes, the search words kilobytes: load them only when asked for.
+        return super().get_queryset().defer("raw", "search_vector")
 
 
 class Message(models.Model):
@@ -90,6 +102,8 @@ class Message(models.Model):
     message_id = models.CharField(max_length=255, blank=True)
     text_body = models.TextField(blank=True, help_text="Plain text for search (the text part, or the HTML's text).")
     has_attachments = models.BooleanField(default=False)
+    attachment_names = models.TextField(blank=True, help_text="Attachment file names, one a line (for search).")
+    search_vector = SearchVectorField(null=True, blank=True, editable=False)
     has_long_lines = models.BooleanField(
         default=False, help_text="A line exceeded SMTP's 1,000 octets; real servers may reject or break it."
     )

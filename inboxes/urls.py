@@ -16,6 +16,7 @@ urlpatterns = [
     path("inboxes/<int:inbox_id>/credentials/reset/", manage.inbox_reset_credentials, name="inbox_reset_credentials"),
     path("inboxes/<int:inbox_id>/integration/", integration.inbox_integration, name="integration"),
     path("inboxes/<int:inbox_id>/messages/after/<int:seq>/", live.messages_after, name="messages_after"),
+    path("inboxes/<int:inbox_id>/search/matches/", messages.search_matches, name="search_matches"),
     path("inboxes/<int:inbox_id>/messages/delete/", messages.messages_delete, name="messages_delete"),
     re_path(
         r"^inboxes/(?P<inbox_id>[0-9]+)/messages/mark-(?P<state>read|unread)/$",

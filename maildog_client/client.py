@@ -94,8 +94,11 @@ class MaildogClient:
     # -- messages ----------------------------------------------------------
 
     @staticmethod
-    def _filters(to=None, sender=None, subject=None, text=None, received_after=None, after_seq=None, after=None):
+    def _filters(
+        to=None, sender=None, subject=None, text=None, received_after=None, after_seq=None, after=None, q=None
+    ):
         return {
+            "q": q,
             "to": to,
             "from": sender,
             "subject": subject,
@@ -108,7 +111,8 @@ class MaildogClient:
     def messages(self, inbox_id: int, *, limit: int = 50, **filters) -> list[Message]:
         """Summaries of the newest `limit` messages matching the filters (all must match).
 
-        Filters: `to`, `sender`, `subject`, `text` (substrings, any case),
+        Filters: `q` (a search query, as on the inbox page: `q='from:billing has:attachment "invoice"'`),
+        `to`, `sender`, `subject`, `text` (these words, any case, the last one possibly cut short),
         `received_after` (datetime or ISO string), `after_seq`, `after` (message id).
         """
         params = {**self._filters(**filters), "limit": limit}
@@ -121,8 +125,9 @@ class MaildogClient:
     def wait_for_message(self, inbox_id: int, *, timeout: float = 30.0, **filters) -> Message:
         """The earliest message matching the filters, waiting for it to arrive if needed.
 
-        The server holds the request until a matching message is stored (it does
-        not poll). Pass `after_seq` (the inbox's `last_seq` before the test acted)
+        The filters are those of `messages` (`q=` included). The server holds the
+        request until a matching message is stored (it does not poll). Pass
+        `after_seq` (the inbox's `last_seq` before the test acted)
         to wait only for new mail. Raises MaildogTimeout after `timeout` seconds.
         """
         deadline = time.monotonic() + timeout

@@ -56,6 +56,18 @@ def send(maildog_server, inbox, subject, body, to=("ann@example.com",), html=Non
     email.send()
 
 
+def test_client_searches_with_the_query_language(maildog_server, trust_test_ca, maildog_client, inbox, key):
+    client = maildog_client
+    send(maildog_server, inbox, "Invoice 7", "Pay now, please.", to=["billing@example.com"])
+    send(maildog_server, inbox, "Welcome", "Pay later.", to=["bob@example.com"])
+    assert [m.subject for m in client.messages(inbox.pk, q="subject:invoice")] == ["Invoice 7"]
+    assert [m.subject for m in client.messages(inbox.pk, q="pay -to:billing")] == ["Welcome"]
+    assert client.wait_for_message(inbox.pk, q='"pay now"', timeout=5).subject == "Invoice 7"
+    with pytest.raises(MaildogError) as refused:
+        client.messages(inbox.pk, q="has:pets")
+    assert refused.value.status == 400 and "has:attachment" in str(refused.value.detail)
+
+
 def test_client_reads_waits_and_deletes(maildog_server, trust_test_ca, maildog_client, inbox, key):
     client = maildog_client
     send(maildog_server, inbox, "Welcome", "Hi!", to=["bob@example.com"])

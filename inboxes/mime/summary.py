@@ -17,6 +17,7 @@ from .text import clean_text
 
 MAX_LINE_OCTETS = 998  # RFC 5321 4.5.3.1.6: 1,000 including CRLF
 TEXT_BODY_LIMIT = 100_000
+ATTACHMENT_NAMES_LIMIT = 100  # file names kept for search
 # A line (between CR or LF) longer than that, tried only at line starts so the search stays linear.
 LONG_LINE = re.compile(rb"(?<![^\r\n])[^\r\n]{%d}" % (MAX_LINE_OCTETS + 1))
 
@@ -31,6 +32,7 @@ class Summary:
     message_id: str = ""
     text_body: str = ""
     has_attachments: bool = False
+    attachment_names: list[str] = field(default_factory=list)
     has_long_lines: bool = False
     errors: list[str] = field(default_factory=list)
     cuts: list[str] = field(default_factory=list)
@@ -75,6 +77,7 @@ def summarize(raw: bytes) -> Summary:
         date=_date(message),
         text_body=_text_body(message),
         has_attachments=message.has_attachments,
+        attachment_names=[part.filename for part in message.attachment_parts if part.filename][:ATTACHMENT_NAMES_LIMIT],
         has_long_lines=has_long_lines(raw),
     )
     summary.errors = list(message.errors)

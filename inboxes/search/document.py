@@ -1,0 +1,78 @@
+"""What a message contributes to the index: its four fields, and PostgreSQL's tsvector for them.
+
+The same words as `query.words_of` (runs of letters and digits, lower-cased),
+so that a query means the same on SQLite (FTS5 splits the same way) and on
+PostgreSQL. The tsvector is written as its text form, which PostgreSQL reads
+hundreds of times faster than it runs `to_tsvector` over the text.
+"""
+
+from collections.abc import Sequence
+
+from .query import words_of
+
+# PostgreSQL's limits: positions up to 16,383, 256 positions per word, words under 2 KB.
+MAX_POSITION = 16383
+MAX_POSITIONS = 256
+MAX_LEXEME = 500
+MAX_VECTOR_TEXT = 400_000  # characters of tsvector text: well under PostgreSQL's 1 MB per tsvector
+# Query field -> tsvector weight (subject A, senders B, recipients C, body and attachment names D)
+WEIGHTS = {"subject": "A", "from": "B", "to": "C", "body": "D"}
+
+
+def fields(subject, from_header, envelope_from, to_header, cc_header, envelope_to, text_body, attachment_names):
+    """The four indexed fields of a message, from its stored values."""
+    return {
+        "subject": subject,
+        "from": f"{from_header} {envelope_from}",
+        "to": f"{to_header} {cc_header} {' '.join(envelope_to or [])}",
+        "body": f"{text_body} {attachment_names}",
+    }
+
+
+def tsvector(indexed: dict[str, str]) -> str:
+    """The tsvector text of the fields: each word with its position ('ann':1B 'lee':2B 'reset':9 ...).
+
+    A word appears once per occurrence; PostgreSQL sorts them and merges the
+    positions as it reads the text, so Python runs no code per word (the
+    formatting is `map` over a C method). Body positions carry no letter (D is
+    the default weight). A gap between fields keeps a phrase from spanning two.
+    Positions stop at 16,383 (PostgreSQL's last) and words over MAX_LEXEME
+    characters are left out.
+    """
+    pieces: list[str] = []
+    position = 1
+    for name, weight in WEIGHTS.items():
+        words = words_of(indexed[name])[: MAX_POSITION - position + 1]
+        if not words:
+            continue
+        at: Sequence[int] = range(position, position + len(words))
+        position += len(words) + 1
+        if max(map(len, words)) > MAX_LEXEME:  # rare: keep the others at their positions
+            kept = [(word, number) for word, number in zip(words, at) if len(word) <= MAX_LEXEME]
+            words, at = [word for word, _ in kept], [number for _, number in kept]
+        template = "'{}':{}" if weight == "D" else "'{}':{}" + weight
+        piece = " ".join(map(template.format, words, at))
+        room = MAX_VECTOR_TEXT - sum(map(len, pieces))
+        if len(piece) > room:  # a hostile message: what fits (PostgreSQL refuses a tsvector over 1 MB)
+            pieces.append(piece[:room].rsplit(" ", 1)[0])
+            break
+        pieces.append(piece)
+        if position > MAX_POSITION:
+            break
+    return " ".join(pieces)
+
+
+def message_tsvector(message) -> str:
+    """The tsvector text of a Message (or any object with its fields)."""
+    return tsvector(
+        fields(
+            message.subject,
+            message.from_header,
+            message.envelope_from,
+            message.to_header,
+            message.cc_header,
+            message.envelope_to,
+            message.text_body,
+            message.attachment_names,
+        )
+    )

@@ -1,0 +1,521 @@
+"""Search: the query language, the index on this database, the page and the API giving the same answers.
+
+Runs on whichever database the suite uses (SQLite's FTS5 table or PostgreSQL's
+tsvector column); messages are stored through the real ingest path.
+"""
+
+import re
+from datetime import datetime
+from datetime import timezone as dt_timezone
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from django.test import Client
+from django.urls import reverse
+from django.utils.safestring import mark_safe
+
+from inboxes.models import Inbox, Message
+from inboxes.search import QueryError, index, parse, search
+from inboxes.templatetags.search_tags import highlight
+
+from .conftest import store_message
+
+pytestmark = pytest.mark.django_db
+
+
+def raw(subject, sender="app@example.com", to="alice@example.com", body="Hello", cc=None, extra="", message_id=None):
+    headers = f"From: {sender}\r\nTo: {to}\r\n" + (f"Cc: {cc}\r\n" if cc else "") + f"Subject: {subject}\r\n"
+    if message_id:
+        headers += f"Message-ID: {message_id}\r\n"
+    return (headers + extra + "\r\n" + body + "\r\n").encode()
+
+
+ATTACHED = (
+    "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n"
+    "--b\r\nContent-Type: text/plain\r\n\r\nYour invoice is attached. Thank you for your order.\r\n"
+    "--b\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; filename=invoice-0042.pdf\r\n\r\n"
+    "JVBERi0=\r\n--b--"
+)
+
+
+@pytest.fixture
+def corpus(inbox):
+    """Four messages that tell the operators apart, and one in another inbox."""
+    reset = store_message(
+        inbox,
+        raw(
+            "Reset your password",
+            sender="Ann Lee <ann.lee@shop.example>",
+            to="bob@example.com",
+            cc="Carol King <carol@example.com>",
+            body="Your reset code is 482913. It expires in 10 minutes.",
+        ),
+        rcpt_tos=["bob@example.com", "carol@example.com"],
+    )
+    invoice = store_message(
+        inbox,
+        b"From: Acme Billing <billing@acme.example>\r\nTo: ann@example.com\r\nSubject: Invoice INV-0042 from Acme\r\n"
+        + ATTACHED.encode(),
+        mail_from="billing@acme.example",
+        rcpt_tos=["ann@example.com"],
+    )
+    digest = store_message(
+        inbox,
+        raw(
+            "Weekly digest",
+            sender="news@hooli.example",
+            to="list@example.com",
+            extra="Content-Type: text/html\r\n",
+            body="<p>Your order has <b>shipped</b> today.</p>" + "<!-- padding -->" * 200,
+        ),
+        mail_from="news@hooli.example",
+        rcpt_tos=["hidden@example.com"],
+    )
+    cafe = store_message(
+        inbox,
+        raw(
+            "Café déjà vu",
+            sender="noreply@globex.example",
+            body="Unicode words: naïve façade & <tags>",
+            message_id="<abc-123@globex.example>",
+        ),
+    )
+    Message.objects.filter(pk=reset.pk).update(is_read=True)
+    Message.objects.filter(pk=invoice.pk).update(deliverability_verdict="fail")
+    Message.objects.filter(pk=cafe.pk).update(received_at=datetime(2024, 5, 1, 12, 0, tzinfo=dt_timezone.utc))
+    other = Inbox.objects.create(team=inbox.team, name="Other")
+    store_message(other, raw("Reset your password elsewhere", body="reset 482913 order invoice"))
+    return {"reset": reset, "invoice": invoice, "digest": digest, "cafe": cafe}
+
+
+CASES = [
+    ("reset", {"reset"}),
+    ("RESET", {"reset"}),
+    ("482913", {"reset"}),
+    ("4829", {"reset"}),  # words with digits match as the beginning of a word (codes)
+    ("4829*", {"reset"}),
+    ("pass*", {"reset"}),
+    ("pass", set()),  # other words match whole
+    ("password reset", {"reset"}),
+    ('"reset your password"', {"reset"}),
+    ('"password your"', set()),
+    ("from:ann", {"reset"}),  # display names and addresses, not recipients
+    ("from:ann.lee@shop.example", {"reset"}),
+    ("from:billing", {"invoice"}),
+    ("from:acme", {"invoice"}),
+    ("to:carol", {"reset"}),  # Cc
+    ("to:ann", {"invoice"}),
+    ("to:hidden@example.com", {"digest"}),  # envelope recipient only (Bcc)
+    ("subject:invoice", {"invoice"}),
+    ("subject:attached", set()),
+    ("body:attached", {"invoice"}),
+    ("pdf", {"invoice"}),  # attachment file name
+    ('"invoice 0042 pdf"', {"invoice"}),
+    ("0042", {"invoice"}),
+    ("shipped", {"digest"}),  # an HTML-only body's text
+    ('"order has shipped"', {"digest"}),
+    ("order", {"invoice", "digest"}),
+    ("-order", {"reset", "cafe"}),
+    ("order -invoice", {"digest"}),
+    ("-from:billing -from:news", {"reset", "cafe"}),
+    ("has:attachment", {"invoice"}),
+    ("-has:attachment", {"reset", "digest", "cafe"}),
+    ("is:read", {"reset"}),
+    ("is:unread", {"invoice", "digest", "cafe"}),
+    ("before:2025-01-01", {"cafe"}),
+    ("after:2025-01-01", {"reset", "invoice", "digest"}),
+    ("after:2024-05-01T11:00:00Z before:2024-05-01T13:00:00Z", {"cafe"}),
+    ("after:2024-05-01T12:30:00+00:00", {"reset", "invoice", "digest"}),
+    ("size:>2kb", {"digest"}),
+    ("size:<2kb", {"reset", "invoice", "cafe"}),
+    ("dmarc:fail", {"invoice"}),
+    ("-dmarc:fail", {"reset", "digest", "cafe"}),
+    ("dmarc:pending", {"reset", "digest", "cafe"}),
+    ("id:<abc-123@globex.example>", {"cafe"}),
+    ("id:abc-123@globex.example", {"cafe"}),
+    ("café", {"cafe"}),
+    ("CAFÉ façade", {"cafe"}),
+    ("re:reset", set()),  # not an operator: the words "re reset" in a row
+    ('from:billing has:attachment "your invoice" is:unread dmarc:fail', {"invoice"}),
+    ("from:billing is:read", set()),
+    ("zqxv", set()),
+    ("", {"reset", "invoice", "digest", "cafe"}),
+]
+
+
+def names(corpus, ids):
+    by_id = {message.pk: name for name, message in corpus.items()}
+    return {by_id[i] for i in ids}
+
+
+@pytest.mark.parametrize("query, expected", CASES)
+def test_every_operator_on_this_database(corpus, inbox, query, expected):
+    found = search(inbox.pk, query)
+    assert names(corpus, found.page(limit=50)) == expected
+    assert names(corpus, found.queryset().values_list("pk", flat=True)) == expected
+    assert found.count() == (len(expected), False)
+
+
+@pytest.fixture
+def api(member, api_key):
+    return Client(headers={"Authorization": f"Bearer {api_key(member)}"})
+
+
+def page_ids(client, inbox, query):
+    response = client.get(reverse("inboxes:inbox", args=[inbox.pk]), {"q": query})
+    assert response.status_code == 200
+    return [
+        int(i)
+        for i in re.findall(r'<tr class="message-row[^"]*" data-seq="\d+" data-id="(\d+)"', response.content.decode())
+    ]
+
+
+@pytest.mark.parametrize("query, expected", CASES)
+def test_page_and_api_give_the_same_results(corpus, inbox, member_client, api, query, expected):
+    on_page = page_ids(member_client, inbox, query)
+    response = api.get(reverse("api:message-list", args=[inbox.pk]), {"q": query})
+    assert response.status_code == 200, response.content
+    from_api = [item["id"] for item in response.json()["results"]]
+    assert on_page == from_api  # same messages, same order (newest first)
+    assert names(corpus, on_page) == expected
+
+
+MALFORMED = [
+    ('"unclosed phrase', "not closed"),
+    ("has:pets", "has:attachment"),
+    ("is:maybe", "is:read"),
+    ("before:yesterday", "date"),
+    ("after:2024-13-45", "date"),
+    ("size:big", "size"),
+    ("size:>1zb", "size"),
+    ("dmarc:bogus", "pass, fail"),
+    ("from:", "needs a value"),
+    ("from: ann", "needs a value"),
+    ("-", "lone -"),
+    ('""', "empty phrase"),
+    ("@@@", "letters or digits"),
+    ("id:<>", "Message-ID"),
+    ("x" * 501, "too long"),
+    (" ".join(f"w{n}" for n in range(21)), "Too many terms"),
+    ("a" * 101, "too long"),
+]
+
+
+@pytest.mark.parametrize("query, message", MALFORMED)
+def test_malformed_queries_say_why(query, message):
+    with pytest.raises(QueryError, match=re.escape(message)):
+        parse(query)
+
+
+@pytest.mark.parametrize("query, message", MALFORMED[:6])
+def test_malformed_query_on_the_page_and_in_the_api(corpus, inbox, member_client, api, query, message):
+    response = member_client.get(reverse("inboxes:inbox", args=[inbox.pk]), {"q": query})
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert 'id="search-error"' in body and message in body.replace("&quot;", '"').replace("&#x27;", "'")
+    assert not re.search(r'data-id="\d+"', body)  # no rows under an error
+    response = api.get(reverse("api:message-list", args=[inbox.pk]), {"q": query})
+    assert response.status_code == 400 and message in response.json()["q"]
+    response = api.get(reverse("api:message-wait", args=[inbox.pk]), {"q": query, "timeout": "0"})
+    assert response.status_code == 400 and message in response.json()["q"]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        '"',
+        "'",
+        "\\",
+        "NEAR(a b)",
+        "a OR b",
+        "{subject}: x",
+        "col:x",
+        "*",
+        "a*b*",
+        "(a",
+        ")",
+        "^x",
+        "x:y:z",
+        "\x00",
+        '-"x"',
+        "id:'; DROP TABLE x;--",
+        "size:>99999999999999999999mb",
+        "after:9999-12-31",
+        "\u202e\u0000",
+        "ä" * 50,
+    ],
+)
+def test_hostile_queries_never_500(corpus, inbox, member_client, api, query):
+    assert member_client.get(reverse("inboxes:inbox", args=[inbox.pk]), {"q": query}).status_code == 200
+    assert api.get(reverse("api:message-list", args=[inbox.pk]), {"q": query}).status_code in (200, 400)
+
+
+def test_api_field_filters_are_terms_of_the_same_query(corpus, inbox, api):
+    url = reverse("api:message-list", args=[inbox.pk])
+    subjects = lambda params: {item["subject"] for item in api.get(url, params).json()["results"]}  # noqa: E731
+    assert subjects({"to": "carol@example"}) == {"Reset your password"}
+    assert subjects({"from": "billing@"}) == {"Invoice INV-0042 from Acme"}
+    assert subjects({"subject": "reset your"}) == {"Reset your password"}
+    assert subjects({"text": "expires in 10 min"}) == {"Reset your password"}  # last word cut short
+    assert subjects({"q": "has:attachment", "from": "acme"}) == {"Invoice INV-0042 from Acme"}
+    assert api.get(url, {"to": "@@"}).status_code == 400
+
+
+def test_count_is_exact_then_capped(inbox, corpus):
+    found = search(inbox.pk, "order")
+    assert found.count() == (2, False)
+    assert found.count(cap=1) == (1, True)
+
+
+def test_page_shows_the_count_and_highlights(corpus, inbox, member_client):
+    response = member_client.get(reverse("inboxes:inbox", args=[inbox.pk]), {"q": "reset from:ann"})
+    body = response.content.decode()
+    assert '<p class="search-count muted small" id="search-count">1 result</p>' in body
+    assert "<mark>Reset</mark> your password" in body
+    assert "<mark>Ann</mark> Lee &lt;<mark>ann</mark>.lee@shop.example&gt;" in body
+    assert "2 results" in member_client.get(reverse("inboxes:inbox", args=[inbox.pk]), {"q": "order"}).content.decode()
+
+
+def test_highlight_escapes_first_then_marks():
+    words = parse("script reset").highlight_words
+    assert highlight('<script>alert("reset")</script>', words) == (
+        "&lt;<mark>script</mark>&gt;alert(&quot;<mark>reset</mark>&quot;)&lt;/<mark>script</mark>&gt;"
+    )
+    assert highlight("Reset & <b>", []) == "Reset &amp; &lt;b&gt;"
+    assert highlight("resetting", parse("reset*").highlight_words) == "<mark>resetting</mark>"
+    # Text that says "&amp;" has the word amp; already escaped text (join's output) does not.
+    assert highlight("a &amp; b", parse("amp").highlight_words) == "a &amp;<mark>amp</mark>; b"
+    assert highlight(mark_safe("a &amp; b"), parse("amp").highlight_words) == "a &amp; b"
+    assert highlight("code 482913", parse("-482913").highlight_words) == "code 482913"
+
+
+def test_keyset_pages_through_search_results(inbox, member_client):
+    for n in range(120):
+        store_message(inbox, raw(f"Order {n:03d}" if n % 2 else f"Other {n:03d}", body="order" if n % 2 else "x"))
+    found = search(inbox.pk, "order")
+    first = found.page(limit=50)
+    by_id = dict(Message.objects.values_list("pk", "seq"))
+    second = found.page(before_seq=by_id[first[-1]], limit=50)
+    assert len(first) == 50 and len(second) == 10
+    assert [by_id[i] for i in first + second] == sorted((by_id[i] for i in first + second), reverse=True)
+    back = found.page(after_seq=by_id[second[0]], limit=50)  # oldest first
+    assert back == list(reversed(first))
+    body = member_client.get(reverse("inboxes:inbox", args=[inbox.pk]), {"q": "order"}).content.decode()
+    assert "60 results" in body and f"before={by_id[first[-1]]}" in body
+
+
+# --- The index follows the messages -------------------------------------------------
+
+
+def fts_healthy():
+    if connection.vendor != "sqlite":
+        return True
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {index.FTS_TABLE}({index.FTS_TABLE}, rank) VALUES ('integrity-check', 0)")
+    return True
+
+
+def test_index_follows_ingest_cap_and_deletes(inbox, member_client, api):
+    inbox.max_messages = 3
+    inbox.save()
+    stored = [store_message(inbox, raw(f"Alert {n}", body=f"token{n} shared")) for n in range(5)]
+    # The cap removed the two oldest in the ingest transaction: they are gone from the index too.
+    assert search(inbox.pk, "token0").page() == [] and search(inbox.pk, "token1").page() == []
+    assert search(inbox.pk, "shared").page() == [m.pk for m in reversed(stored[2:])]
+    member_client.post(reverse("inboxes:message_delete", args=[inbox.pk, stored[2].pk]))
+    api.delete(reverse("api:message-detail", args=[inbox.pk, stored[3].pk]))
+    assert search(inbox.pk, "shared").page() == [stored[4].pk]
+    assert fts_healthy()
+    # New messages reuse nothing of the deleted ones' entries.
+    again = store_message(inbox, raw("Alert again", body="token2 shared"))
+    assert search(inbox.pk, "token2").page() == [again.pk]
+    inbox_id = inbox.pk
+    inbox.delete()
+    other = Inbox.objects.create(team=Inbox._meta.get_field("team").related_model.objects.first(), name="New")
+    fresh = store_message(other, raw("Fresh", body="shared"))
+    assert search(inbox_id, "shared").page() == [] and search(other.pk, "shared").page() == [fresh.pk]
+    assert fts_healthy()
+
+
+def test_retention_purge_keeps_the_index_in_step(inbox):
+    from inboxes.retention import purge
+
+    for n in range(6):
+        store_message(inbox, raw(f"Note {n}", body="purgeword"))
+    Inbox.objects.filter(pk=inbox.pk).update(max_messages=2)
+    assert purge(0).over_cap == 4
+    assert len(search(inbox.pk, "purgeword").page()) == 2
+    assert fts_healthy()
+
+
+def test_bulk_delete_of_a_search_result_keeps_the_index_in_step(corpus, inbox, member_client):
+    response = member_client.post(
+        reverse("inboxes:messages_delete", args=[inbox.pk]), {"all_matching": "1", "q": "order"}
+    )
+    assert response.status_code == 302
+    assert set(Message.objects.filter(inbox=inbox).values_list("pk", flat=True)) == {
+        corpus["reset"].pk,
+        corpus["cafe"].pk,
+    }
+    assert search(inbox.pk, "order").page() == []
+    assert fts_healthy()
+
+
+def test_rebuild_command_restores_a_lost_index(corpus, inbox, capsys):
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            index.drop(connection)  # as if a table rebuild had dropped the triggers and the table
+        else:
+            cursor.execute(f"UPDATE {index.MESSAGE_TABLE} SET {index.PG_COLUMN} = NULL")
+            index.drop(connection)
+    call_command("rebuild_search_index")
+    assert "rebuilt" in capsys.readouterr().out
+    for query, expected in CASES[:12]:
+        assert names(corpus, search(inbox.pk, query).page()) == expected, query
+    store_message(inbox, raw("After the rebuild", body="postrebuild"))
+    assert len(search(inbox.pk, "postrebuild").page()) == 1
+    assert fts_healthy()
+
+
+def test_messages_stored_outside_ingest_are_indexed_by_create(inbox):
+    """Rows written by other means (an import, an old version) get their index entries from the rebuild."""
+    message = Message.objects.create(inbox=inbox, seq=1, subject="Imported row", size=1, raw=b"x")
+    if connection.vendor == "postgresql":
+        assert search(inbox.pk, "imported").page() == []
+        call_command("rebuild_search_index")
+    assert search(inbox.pk, "imported").page() == [message.pk]
+
+
+# --- Bulk actions on a whole result and on nothing -----------------------------------
+
+
+def test_select_all_matching_marks_read_across_pages(inbox, member_client):
+    for n in range(60):
+        store_message(inbox, raw(f"Mail {n}", body="receipt" if n < 55 else "other"))
+    url = reverse("inboxes:messages_mark", args=[inbox.pk, "read"])
+    back = reverse("inboxes:inbox", args=[inbox.pk]) + "?q=receipt"
+    response = member_client.post(url, {"all_matching": "1", "q": "receipt", "next": back}, follow=True)
+    assert Message.objects.filter(is_read=True).count() == 55
+    assert "Marked 55 messages read." in response.content.decode()
+
+
+def test_select_all_matching_on_a_page_offers_the_count(inbox, member_client):
+    for n in range(55):
+        store_message(inbox, raw(f"Receipt {n}", body="receipt"))
+    body = member_client.get(reverse("inboxes:inbox", args=[inbox.pk]), {"q": "receipt"}).content.decode()
+    assert 'data-total="55"' in body and 'data-more="1"' in body
+    assert "Select all 55 messages matching “receipt”" in body
+    assert '<input type="hidden" name="q" value="receipt" form="bulk">' in body
+
+
+def test_select_all_matching_with_a_malformed_query_changes_nothing(corpus, inbox, member_client):
+    response = member_client.post(
+        reverse("inboxes:messages_delete", args=[inbox.pk]), {"all_matching": "1", "q": "has:pets"}, follow=True
+    )
+    assert Message.objects.filter(inbox=inbox).count() == 4
+    assert "Nothing was changed" in response.content.decode()
+
+
+def outsider_browser(outsider):
+    client = Client()  # member_client and outsider_client share one test client
+    client.force_login(outsider)
+    return client
+
+
+def test_select_all_matching_stays_in_its_inbox(corpus, inbox, member_client, outsider):
+    url = reverse("inboxes:messages_delete", args=[inbox.pk])
+    assert outsider_browser(outsider).post(url, {"all_matching": "1", "q": "reset"}).status_code == 404
+    member_client.post(url, {"all_matching": "1", "q": "reset"})
+    assert Message.objects.filter(subject="Reset your password elsewhere").exists()
+
+
+def test_delete_with_nothing_selected_says_so(corpus, inbox, member_client):
+    for action in (
+        reverse("inboxes:messages_delete", args=[inbox.pk]),
+        reverse("inboxes:messages_mark", args=[inbox.pk, "read"]),
+    ):
+        response = member_client.post(action, {}, follow=True)
+        body = response.content.decode()
+        assert "No messages selected." in body and "Deleted 0" not in body and "Marked 0" not in body
+    assert Message.objects.filter(inbox=inbox).count() == 4
+
+
+# --- Live insertion: which new messages match the open search ------------------------
+
+
+def test_matches_endpoint_answers_for_the_open_query(corpus, inbox, member_client, outsider):
+    url = reverse("inboxes:search_matches", args=[inbox.pk])
+    ids = ",".join(str(m.pk) for m in corpus.values())
+    answer = member_client.get(url, {"q": "order", "ids": ids}).json()
+    assert answer["ids"] == sorted([corpus["invoice"].pk, corpus["digest"].pk])
+    assert answer["words"] == ["order"] and answer["prefixes"] == []
+    assert member_client.get(url, {"q": "ord* 4829", "ids": ids}).json()["prefixes"] == ["ord", "4829"]
+    foreign = Message.objects.get(subject="Reset your password elsewhere")
+    assert member_client.get(url, {"q": "reset", "ids": str(foreign.pk)}).json()["ids"] == []
+    assert member_client.get(url, {"q": "has:pets", "ids": ids}).status_code == 400
+    assert outsider_browser(outsider).get(url, {"q": "order", "ids": ids}).status_code == 404
+    assert member_client.post(url, {"q": "order"}).status_code == 405
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL bounds the count's time")
+def test_count_too_costly_falls_back_to_a_smaller_cap(corpus, inbox, monkeypatch):
+    from inboxes.search.backend import Search
+
+    counted = Search.count
+
+    def slow_for_the_big_cap(self, cap=10_000):
+        if cap == 10_000:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_sleep(1)")
+        return counted(self, cap)
+
+    monkeypatch.setattr(Search, "count", slow_for_the_big_cap)
+    assert search(inbox.pk, "order").bounded_count(budget_ms=100) == (2, False)
+    assert search(inbox.pk, "order").bounded_count(caps=(10_000,), budget_ms=100) is None
+    with connection.cursor() as cursor:  # the timeout was local to the attempt
+        cursor.execute("SHOW statement_timeout")
+        assert cursor.fetchone()[0] == "0"
+
+
+def test_migrate_puts_back_an_index_a_table_rebuild_dropped(corpus, inbox):
+    index.drop(connection)  # what rebuilding the message table does to SQLite's triggers
+    call_command("migrate", verbosity=0)  # nothing to apply: post_migrate still checks the index
+    assert names(corpus, search(inbox.pk, "reset").page()) == {"reset"}
+    fresh = store_message(inbox, raw("After migrate", body="postmigrate"))
+    assert search(inbox.pk, "postmigrate").page() == [fresh.pk]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's two-step page")
+def test_postgres_page_across_its_window(inbox, monkeypatch):
+    from inboxes.search import backend
+
+    monkeypatch.setattr(backend, "WINDOW", 7)
+    for n in range(40):
+        store_message(inbox, raw(f"Mail {n}", body="common" + (" rare" if n in (3, 17, 30) else "")))
+    by_id = dict(Message.objects.values_list("pk", "seq"))
+    for query in ("common", "rare", "common -rare"):
+        found = search(inbox.pk, query)
+        everything = list(found.queryset().order_by("-seq").values_list("pk", flat=True))
+        pages, before = [], None
+        while True:
+            page = found.page(before_seq=before, limit=4)
+            if not page:
+                break
+            pages += page
+            before = by_id[page[-1]]
+        assert pages == everything, query
+        assert found.page(after_seq=by_id[everything[-1]], limit=100) == list(reversed(everything[:-1]))
+
+
+def test_a_hostile_message_is_stored_and_searchable_within_the_index_limits(inbox):
+    """Many distinct long words: PostgreSQL refuses a tsvector over 1 MB, so what is indexed is bounded."""
+    words = " ".join(f"w{n:05d}" + "x" * 400 for n in range(240))
+    subject = " ".join(f"s{n}" + "y" * 300 for n in range(300))
+    stored = store_message(inbox, raw(subject, body=words))
+    assert stored.pk is not None
+    assert search(inbox.pk, "w00000" + "x" * 90).page() == [stored.pk]  # the beginning of a long word
+    assert search(inbox.pk, "w00239*").page() == [stored.pk]
+    from inboxes.search.document import MAX_VECTOR_TEXT, fields, tsvector
+
+    assert len(tsvector(fields(subject * 20, "", "", "", "", [], words * 20, ""))) <= MAX_VECTOR_TEXT
