@@ -2,10 +2,13 @@
 
 Each receiver runs on the SMTP process's event loop (the signals are sent with
 `asend`) and returns at once: the checks themselves run on worker threads.
+With MAILDOG_AUTH_CHECKS_PROCESS on, they do nothing: a `runchecks` process
+finds the stored messages in the database (`deliverability.poller`).
 """
 
 import logging
 
+from django.conf import settings
 from django.dispatch import receiver
 
 from inboxes.signals import ingest_started, ingest_stopping, message_stored
@@ -15,9 +18,16 @@ from .service import check_queue, close_check_queue, resume_checks, schedule_che
 log = logging.getLogger("maildog.deliverability")
 
 
+def _elsewhere() -> bool:
+    """A `runchecks` process runs the checks; this one only stores mail."""
+    return settings.MAILDOG_AUTH_CHECKS_PROCESS
+
+
 @receiver(ingest_started)
 async def resume_unfinished_checks(sender, busy, **kwargs):
     """Let storing mail go first, and queue what the previous process left unchecked."""
+    if _elsewhere():
+        return
     check_queue().yield_to(busy)
     resumed = await resume_checks()
     if resumed:
@@ -27,6 +37,8 @@ async def resume_unfinished_checks(sender, busy, **kwargs):
 @receiver(message_stored)
 async def check_stored_message(sender, message, **kwargs):
     """SPF/DKIM/DMARC need DNS: queued after the 250, never in front of it."""
+    if _elsewhere():
+        return
     schedule_check(message.pk)
 
 

@@ -274,6 +274,10 @@ MAILDOG_DNS_NAMESERVERS = envlist("MAILDOG_DNS_NAMESERVERS")
 MAILDOG_DNS_TIMEOUT = envfloat("MAILDOG_DNS_TIMEOUT", 5)
 # SPF/DKIM/DMARC checks on every captured message (after the 250, in the background).
 MAILDOG_AUTH_CHECKS = envbool("MAILDOG_AUTH_CHECKS", "1")
+# On: a `manage.py runchecks` process runs the checks (the Procfile's `checks` line), and the SMTP
+# processes only store mail. Off: the SMTP process runs them on its own threads (`serve`, or
+# `runsmtp` alone).
+MAILDOG_AUTH_CHECKS_PROCESS = envbool("MAILDOG_AUTH_CHECKS_PROCESS", "0")
 
 # --- Reading budgets ------------------------------------------------------------
 # Every message is read (list summary, message page, API, checks) within these

@@ -25,9 +25,12 @@ def _store_batch(items):
 
 
 class BatchWriter:
-    def __init__(self):
+    """Stores messages in group commits; `on_stored(messages)` hears of each group once committed."""
+
+    def __init__(self, on_stored=None):
         self._pending: list[tuple[Incoming, asyncio.Future]] = []
         self._flushing = False
+        self._on_stored = on_stored
 
     @property
     def busy(self) -> bool:
@@ -61,6 +64,8 @@ class BatchWriter:
                     outcomes = await sync_to_async(_store_batch)([item for item, _ in batch])
                 except Exception as exc:  # handed to every waiting session, which logs it and answers 451
                     outcomes = [exc] * len(batch)
+                if self._on_stored is not None:
+                    self._on_stored([outcome for outcome in outcomes if not isinstance(outcome, BaseException)])
                 for (_, future), outcome in zip(batch, outcomes):
                     if future.done():
                         continue

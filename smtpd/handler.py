@@ -50,7 +50,9 @@ class MaildogHandler:
         self.sessions = SessionTable()
         self.shutting_down = False
         self.background: set[asyncio.Task] = set()
-        self.writer = BatchWriter()
+        # Open pages and waiting API clients hear of each group commit once, in order, without delaying the 250.
+        self.announcer = events.Announcer()
+        self.writer = BatchWriter(on_stored=self.announcer.announce)
 
     # --- sessions ---------------------------------------------------------
     def session_opened(self, server: MaildogSMTP) -> bool:
@@ -173,19 +175,6 @@ class MaildogHandler:
             )
             return "451 4.3.0 Message not stored, please try again later"
         server.stored.append(message.pk)
-        self._announce(message)
         # Whoever reacts to stored mail (the deliverability checks) queues its work and returns.
         await message_stored.asend(sender=Message, message=message)
         return f"250 2.0.0 OK id={message.pk}"
-
-    def _announce(self, message) -> None:
-        """Tell open pages and waiting API clients, without delaying the 250."""
-        task = asyncio.ensure_future(events.amessage_received(message))
-        self.background.add(task)
-        task.add_done_callback(self._background_done)
-
-    def _background_done(self, task) -> None:
-        self.background.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            # The message is stored; only the live notification was lost.
-            log_event(log, "smtp_live_event_failed", logging.ERROR, exc_info=task.exception())
