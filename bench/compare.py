@@ -74,10 +74,11 @@ class SMTPError(Exception):
 
 
 class Client:
-    def __init__(self, port: int, context: ssl.SSLContext, implicit_tls: bool):
+    def __init__(self, port: int, context: ssl.SSLContext, implicit_tls: bool, login: tuple[str, str] | None = None):
         self.port = port
         self.context = context
         self.implicit_tls = implicit_tls
+        self.login = login
 
     async def reply(self, expect: int) -> bytes:
         while True:
@@ -105,7 +106,8 @@ class Client:
             await self.command(b"STARTTLS", 220)
             await self.writer.start_tls(self.context, server_hostname="localhost")
             await self.command(b"EHLO bench.example.com", 250)
-        token = base64.b64encode(f"\0{USER}\0{PASSWORD}".encode())
+        user, password = self.login or (USER, PASSWORD)
+        token = base64.b64encode(f"\0{user}\0{password}".encode())
         await self.command(b"AUTH PLAIN " + token, 235)
 
     async def send(self, data: bytes) -> bytes:

@@ -66,12 +66,18 @@ class CheckPoller:
         if ids:
             self.cursor = max(self.cursor, max(ids))
 
-    async def start(self) -> int:
-        """Queue what a previous run left (the newest RESUME_LIMIT); returns how many."""
+    async def start(self, stop: asyncio.Event) -> int:
+        """Queue what a previous run left (the newest RESUME_LIMIT); returns how many.
+
+        While the database cannot be read, tries again every second until `stop` is set.
+        """
         ids = await self._read(_unchecked_message_ids)
         while ids is None:
-            await asyncio.sleep(1.0)
-            ids = await self._read(_unchecked_message_ids)
+            try:
+                await asyncio.wait_for(stop.wait(), 1.0)
+                return 0
+            except asyncio.TimeoutError:
+                ids = await self._read(_unchecked_message_ids)
         self._queue(ids)
         if len(ids) < RESUME_LIMIT:
             # All of them are queued: new ones have higher ids.

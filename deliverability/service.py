@@ -266,8 +266,12 @@ class CheckQueue:
             self._pending.difference_update(batch)
             self._retry_delay = RETRY_FIRST
             # Sent from the loop: a thread blocking on a stopped loop (shutdown) would hang.
+            # One event per inbox for the whole batch: the open pages get one `message.checked` frame each.
+            by_inbox: dict[int, list[dict]] = {}
             for message in messages:
-                await events.asend_to_inbox(message.inbox_id, checked_event(message))
+                by_inbox.setdefault(message.inbox_id, []).append(checked_event(message))
+            for inbox_id, checked in by_inbox.items():
+                await events.asend_to_inbox(inbox_id, {"type": "messages.checked", "checked": checked})
 
     async def _wait_idle(self, timeout: float) -> bool:
         """Wait up to `timeout` for the workers to finish (without cancelling them); True if they did."""

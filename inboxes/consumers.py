@@ -151,6 +151,13 @@ class InboxConsumer(LiveConsumer):
             payload = {key: value for key, value in event.items() if key != "type"}
             await self.send_json({"type": "message.checked", **payload})
 
+    async def messages_checked(self, event):
+        """Verdicts of a batch of checks (each a `message.checked` event): passed on one frame each."""
+        if await self.still_allowed(self.inbox_id):
+            for checked in event["checked"]:
+                payload = {key: value for key, value in checked.items() if key != "type"}
+                await self.send_json({"type": "message.checked", **payload})
+
 
 class UnreadConsumer(LiveConsumer):
     async def connect(self):
@@ -206,4 +213,7 @@ class UnreadConsumer(LiveConsumer):
             self.recount = None
 
     async def message_checked(self, event):
+        """Verdicts do not change unread counts."""
+
+    async def messages_checked(self, event):
         """Verdicts do not change unread counts."""

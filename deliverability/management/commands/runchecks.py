@@ -32,7 +32,7 @@ class Command(BaseCommand):
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
         poller = CheckPoller(check_queue(BATCH_SIZE))
-        resumed = await poller.start()
+        resumed = await poller.start(stop)
         self.stdout.write(f"Checks running ({resumed} messages left unchecked by the last run are queued)")
         await poller.run(stop)
         self.stdout.write(f"Shutting down: finishing queued checks (up to {settings.MAILDOG_SHUTDOWN_GRACE}s)")
