@@ -535,8 +535,12 @@ def main():
                 before = {pid: cpu_seconds(pid) for pid in server.pids()}
                 client_before = time.process_time()
                 result = run_clients(mode, port, implicit_tls, maildog.ca, args.sessions, per_session)
-                result["client_cpu_s"] = round(time.process_time() - client_before, 1)
-                result["server_cpu_s"] = round(sum(cpu_seconds(pid) - cpu for pid, cpu in before.items()), 1)
+                result["client_cpu_ms_per_message"] = round(
+                    (time.process_time() - client_before) * 1000 / result["messages"], 2
+                )
+                result["server_cpu_ms_per_message"] = [
+                    round((cpu_seconds(pid) - cpu) * 1000 / result["messages"], 2) for pid, cpu in before.items()
+                ]
                 rates[(server.name, mode)] = result["messages_per_second"]
                 print(json.dumps({"server": server.name, "mode": mode, **result, **server.rss()}), flush=True)
         finally:

@@ -160,6 +160,7 @@ def check_message(message_id: int, *, fresh: bool = False) -> Message | None:
     """
     if fresh:
         flush_cache()
+        spf.forget_reviews()
     messages = check_messages([message_id])
     if not messages:
         return None
