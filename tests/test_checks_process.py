@@ -173,7 +173,7 @@ def test_saving_results_keeps_what_changed_meanwhile(inbox, monkeypatch):
         checked = check_messages([message.pk for message in messages])
     assert len(checked) == 5
     updates = [
-        q["sql"] for q in queries.captured_queries if q["sql"].startswith("UPDATE") and "deliverability" in q["sql"]
+        q["sql"] for q in queries.captured_queries if "UPDATE" in q["sql"] and "deliverability_verdict" in q["sql"]
     ]
     assert len(updates) == 1, updates
     for message in Message.objects.filter(inbox=inbox):
