@@ -43,6 +43,7 @@ import sys
 import tempfile
 import threading
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 import maildog_process
@@ -246,9 +247,10 @@ class Maildog:
 
         if self.checks == "process":
             self.checker = subprocess.Popen(
-                [*maildog_process.MANAGE, "runchecks"], env=self.env, stdout=subprocess.DEVNULL
+                [*maildog_process.MANAGE, "runchecks"], env=self.env, stdout=subprocess.PIPE, text=True
             )
             self.processes.append(self.checker)
+            self.checker.stdout.readline()  # "Checks running ...": it looks for work from now on
 
     def ports(self):
         return {"reuse": (self.starttls_port, False), "new": (self.tls_port, True)}
@@ -395,35 +397,29 @@ def serve_null(starttls_port: int, tls_port: int, cert: str, key: str) -> None:
 
 
 # --- the checks under a flood --------------------------------------------------------------
-def backlog_query(env) -> tuple[str, callable]:
+def backlog_query(env):
     """A function returning (unchecked messages, age in seconds of the oldest unchecked one)."""
     sql = "SELECT count(*), min(received_at) FROM inboxes_message WHERE deliverability_checked_at IS NULL"
+    lock = threading.Lock()
     url = env.get("DATABASE_URL")
     if url:
         import psycopg
 
         conn = psycopg.connect(url.replace("postgres://", "postgresql://", 1), autocommit=True)
-
-        def query():
-            count, oldest = conn.execute(sql).fetchone()
-            return count, (time.time() - oldest.timestamp()) if oldest else 0.0
-
     else:
-        conn = sqlite3.connect(Path(env["MAILDOG_DATA_DIR"]) / "maildog.sqlite3", timeout=20)
+        path = Path(env["MAILDOG_DATA_DIR"]) / "maildog.sqlite3"
+        conn = sqlite3.connect(path, timeout=20, check_same_thread=False)
 
-        def query():
+    def query():
+        with lock:
             count, oldest = conn.execute(sql).fetchone()
-            if not oldest:
-                return count, 0.0
-            from datetime import datetime
-
-            return count, time.time() - datetime.fromisoformat(oldest).replace(tzinfo=None).timestamp() - _utc_offset()
+        if not oldest:
+            return count, 0.0
+        if isinstance(oldest, str):  # SQLite: naive UTC text
+            oldest = datetime.fromisoformat(oldest).replace(tzinfo=timezone.utc)
+        return count, time.time() - oldest.timestamp()
 
     return query
-
-
-def _utc_offset() -> float:
-    return -time.timezone if time.localtime().tm_isdst == 0 else -time.altzone
 
 
 def run_flood(maildog: Maildog, seconds: float, sessions: int) -> dict:
