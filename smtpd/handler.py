@@ -120,7 +120,9 @@ class MaildogHandler:
         inbox_id = None
         lookup_failed = False
         try:
-            inbox_id = await sync_to_async(_find_inbox_id)(username, password)
+            # Not behind the group commits in the storing thread: a new connection's AUTH
+            # would wait for the writes of the messages before it.
+            inbox_id = await sync_to_async(_find_inbox_id, thread_sensitive=False)(username, password)
         except DatabaseError:
             lookup_failed = True  # not the client's fault: not counted
             log_event(log, "smtp_auth_lookup_failed", logging.ERROR, exc_info=True, client=client)
