@@ -2,9 +2,10 @@
 
 Storage is not done here: the group commit (`smtpd.batching`, through
 `inboxes.ingest.store_each`) stores each message and hands back its own
-outcome, which this module turns into `250` or `451`. After a `250` it
-announces the message (live events) and sends `inboxes.signals.message_stored`
-for whoever reacts to stored mail; it never calls those apps.
+outcome, which this module turns into `250` or `451`. Each group commit is
+announced once, in commit order (`inboxes.events.Announcer`: one live event
+per inbox), and after a `250` it sends `inboxes.signals.message_stored` for
+whoever reacts to stored mail; it never calls those apps.
 """
 
 import asyncio
