@@ -10,13 +10,16 @@ of its batch (`inboxes.ingest.store_each`).
 """
 
 import asyncio
-
-from asgiref.sync import sync_to_async
+from concurrent.futures import ThreadPoolExecutor
 
 from inboxes.ingest import Incoming, close_stale_connection, store_each
 
 MAX_BATCH_MESSAGES = 200
 MAX_BATCH_BYTES = 32 * 1024 * 1024
+
+# One thread stores all batches, one after the other, on its own database connection (a plain
+# executor: asgiref's thread-sensitive hop copied contexts on every batch).
+_storing_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="maildog-store")
 
 
 def _store_batch(items):
@@ -61,7 +64,9 @@ class BatchWriter:
             while self._pending:
                 batch = self._next_batch()
                 try:
-                    outcomes = await sync_to_async(_store_batch)([item for item, _ in batch])
+                    outcomes = await asyncio.get_running_loop().run_in_executor(
+                        _storing_thread, _store_batch, [item for item, _ in batch]
+                    )
                 except Exception as exc:  # handed to every waiting session, which logs it and answers 451
                     outcomes = [exc] * len(batch)
                 if self._on_stored is not None:
