@@ -99,7 +99,7 @@ class Setup:
             SECURE_SSL_REDIRECT="0",
             SESSION_COOKIE_SECURE="0",
             CSRF_COOKIE_SECURE="0",
-            MAILDOG_AUTH_CHECKS=os.environ.get("LIVE_CHECKS", "1"),
+            MAILDOG_AUTH_CHECKS="1",
             MAILDOG_DNS_NAMESERVERS=nameserver,  # checks on, against a loopback nameserver
             MAILDOG_MAX_SESSIONS_PER_CLIENT="1000",
         )
@@ -257,12 +257,6 @@ async def measure(setup: Setup, inbox_id: int, args) -> dict:
     socket_ms = sorted(socket_events[i] - t for i, t in acknowledged.items() if i in socket_events)
     row_ms = sorted(rows[str(i)] - t for i, t in acknowledged.items() if str(i) in rows)
     event_ms = sorted(events[str(i)] - t for i, t in acknowledged.items() if str(i) in events)
-    if os.environ.get("LIVE_PAGE_TRACE"):
-        trace = [
-            (i, round(socket_events.get(i, 0) - t), round(events.get(str(i), 0) - t), round(rows.get(str(i), 0) - t))
-            for i, t in sorted(acknowledged.items())
-        ]
-        print(trace[:: max(1, len(trace) // 40)], file=sys.stderr)
     return {
         "setup": setup.name,
         "acknowledged": len(acknowledged),
