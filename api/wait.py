@@ -104,7 +104,7 @@ async def _wait_for_event(waiting: WaitRequest):
                 event = await asyncio.wait_for(layer.receive(channel), remaining)
             except asyncio.TimeoutError:
                 break
-            if event.get("type") == "message.new":
+            if event.get("type") in ("message.new", "messages.new"):
                 found = await sync_to_async(waiting.find)()
         return found
     finally:

@@ -5,6 +5,8 @@ limits end in permerror); the record review (syntax, lookup counts, warnings)
 is checkdmarc's. Both resolve through Maildog's resolver.
 """
 
+import time
+
 import checkdmarc.spf
 import dns.exception
 import dns.rdatatype
@@ -54,11 +56,37 @@ def _identity(mail_from: str, helo: str) -> tuple[str, str]:
     return "helo", (helo or "").lower()
 
 
+# The review is of a domain's record, not of a message: a burst of mail from one domain has it
+# reviewed once a minute (it cost more than all the other checks of a message together).
+REVIEW_TTL = 60.0
+_reviews: dict[str, tuple[float, dict]] = {}
+
+
+def forget_reviews() -> None:
+    """Review every record again from now on (a re-run after fixing a record)."""
+    _reviews.clear()
+
+
 def review_record(domain: str, resolver=None) -> dict:
-    """checkdmarc's review of the domain's SPF record: syntax, lookup counts, warnings."""
-    review = checkdmarc.spf.check_spf(
-        domain, resolver=resolver or get_resolver(), timeout=float(settings.MAILDOG_DNS_TIMEOUT)
-    )
+    """checkdmarc's review of the domain's SPF record: syntax, lookup counts, warnings.
+
+    With the default resolver, a review less than REVIEW_TTL seconds old is reused.
+    """
+    if resolver is None:
+        cached = _reviews.get(domain)
+        if cached is not None and time.monotonic() - cached[0] < REVIEW_TTL:
+            return {**cached[1], "warnings": list(cached[1]["warnings"])}
+    review = _review(domain, resolver or get_resolver())
+    if resolver is None:
+        if len(_reviews) >= 1000:
+            _reviews.clear()
+        _reviews[domain] = (time.monotonic(), review)
+        review = {**review, "warnings": list(review["warnings"])}
+    return review
+
+
+def _review(domain: str, resolver) -> dict:
+    review = checkdmarc.spf.check_spf(domain, resolver=resolver, timeout=float(settings.MAILDOG_DNS_TIMEOUT))
     lookups = review.get("dns_lookups")
     return {
         "record": review.get("record"),

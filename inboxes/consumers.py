@@ -16,6 +16,7 @@ While the channel layer (Redis) is unreachable, a websocket is closed with
 reconnects with backoff and catches up once the layer is back.
 """
 
+import asyncio
 import logging
 import time
 
@@ -30,6 +31,8 @@ from .models import Message
 from .unread import UNREAD_WINDOW, unread_counts_for_ids
 
 CATCH_UP_LIMIT = 200
+# Unread counts after new mail are sent at most this often (seconds) per page: one query for a burst.
+UNREAD_COALESCE = 0.25
 MEMBERSHIP_RECHECK = 30  # seconds
 # RFC 6455 7.4.1 "Try Again Later": the live updates' server side is unavailable.
 CLOSE_LAYER_UNAVAILABLE = 1013
@@ -140,11 +143,24 @@ class InboxConsumer(LiveConsumer):
         if await self.still_allowed(self.inbox_id):
             await self.send_json({"type": "message.new", "message": event["message"]})
 
+    async def messages_new(self, event):
+        """A group commit's messages (in `seq` order): passed on one `message.new` frame each."""
+        if await self.still_allowed(self.inbox_id):
+            for message in event["messages"]:
+                await self.send_json({"type": "message.new", "message": message})
+
     async def message_checked(self, event):
         """Sent by the SPF/DKIM/DMARC checks once a message's verdict is stored."""
         if await self.still_allowed(self.inbox_id):
             payload = {key: value for key, value in event.items() if key != "type"}
             await self.send_json({"type": "message.checked", **payload})
+
+    async def messages_checked(self, event):
+        """Verdicts of a batch of checks (each a `message.checked` event): passed on one frame each."""
+        if await self.still_allowed(self.inbox_id):
+            for checked in event["checked"]:
+                payload = {key: value for key, value in checked.items() if key != "type"}
+                await self.send_json({"type": "message.checked", **payload})
 
 
 class UnreadConsumer(LiveConsumer):
@@ -162,15 +178,46 @@ class UnreadConsumer(LiveConsumer):
         await self.send_json({"type": "unread", "counts": counts, "window": UNREAD_WINDOW})
 
     async def disconnect(self, code):
+        recount = getattr(self, "recount", None)
+        if recount is not None:
+            recount.cancel()
         for inbox_id in getattr(self, "inbox_ids", []):
             await self.channel_layer.group_discard(inbox_group(inbox_id), self.channel_name)
 
     async def message_new(self, event):
-        inbox_id = event["message"]["inbox_id"]
+        await self._count_later(event["message"]["inbox_id"])
+
+    async def messages_new(self, event):
+        for inbox_id in {message["inbox_id"] for message in event["messages"]}:
+            await self._count_later(inbox_id)
+
+    async def _count_later(self, inbox_id: int) -> None:
+        """Coalesced: new mail marks its inbox; one query per UNREAD_COALESCE counts all marked ones.
+
+        A burst of mail costs one count per interval, not one per message, and
+        the last message of a burst is counted (at most UNREAD_COALESCE late).
+        """
         if not await self.still_allowed(inbox_id):
             return
-        counts = await _unread_counts([inbox_id])
-        await self.send_json({"type": "unread", "counts": counts, "window": UNREAD_WINDOW})
+        self.__dict__.setdefault("to_count", set()).add(inbox_id)
+        if getattr(self, "recount", None) is None:
+            self.recount = asyncio.ensure_future(self._send_counts())
+
+    async def _send_counts(self) -> None:
+        try:
+            # Mail that arrives while counting is marked again and counted in the next round.
+            while self.to_count:
+                await asyncio.sleep(UNREAD_COALESCE)
+                inbox_ids, self.to_count = sorted(self.to_count), set()
+                counts = await _unread_counts(inbox_ids)
+                if self.websocket_state != "open":
+                    return
+                await self.send_json({"type": "unread", "counts": counts, "window": UNREAD_WINDOW})
+        finally:
+            self.recount = None
 
     async def message_checked(self, event):
+        """Verdicts do not change unread counts."""
+
+    async def messages_checked(self, event):
         """Verdicts do not change unread counts."""

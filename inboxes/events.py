@@ -8,6 +8,7 @@ is unreachable, events are dropped, the outage is logged once when it starts
 and once when it ends (`layer_health`), and senders carry on.
 """
 
+import asyncio
 import logging
 import threading
 import time
@@ -89,6 +90,59 @@ def new_message_event(message) -> dict:
     return {"type": "message.new", "message": message_summary(message)}
 
 
+def new_messages_event(messages) -> dict:
+    """One event for several new messages of one inbox, in `seq` order (consumers pass each on)."""
+    return {"type": "messages.new", "messages": [message_summary(message) for message in messages]}
+
+
 async def amessage_received(message) -> None:
-    """Announce a committed message from async code (the SMTP handler)."""
+    """Announce a committed message from async code."""
     await asend_to_inbox(message.inbox_id, new_message_event(message))
+
+
+async def amessages_received(messages) -> None:
+    """Announce committed messages from async code: one event per inbox, messages in `seq` order."""
+    by_inbox: dict[int, list] = {}
+    for message in messages:
+        by_inbox.setdefault(message.inbox_id, []).append(message)
+    for inbox_id, stored in by_inbox.items():
+        stored.sort(key=lambda message: message.seq)
+        await asend_to_inbox(inbox_id, new_messages_event(stored))
+
+
+class Announcer:
+    """Announces stored messages in the order they were committed, without delaying anyone.
+
+    `announce()` queues a group (one group commit) and returns; one task sends
+    the groups one after the other, so the events of an inbox leave this
+    process in `seq` order (a task per message let a later one overtake an
+    earlier one) and a group costs one channel-layer message per inbox.
+    """
+
+    def __init__(self):
+        self._groups: list[list] = []
+        self._task: asyncio.Task | None = None
+
+    def announce(self, messages: list) -> None:
+        if not messages:
+            return
+        self._groups.append(messages)
+        if self._task is None:
+            self._task = asyncio.ensure_future(self._send())
+
+    async def _send(self) -> None:
+        try:
+            while self._groups:
+                messages = [message for group in self._groups for message in group]
+                self._groups.clear()
+                try:
+                    await amessages_received(messages)
+                except Exception:  # the messages are stored; only their live notification is lost
+                    log.exception("live events for %d messages could not be sent", len(messages))
+        finally:
+            self._task = None
+
+    async def drain(self, timeout: float) -> None:
+        """Wait (up to `timeout` seconds) until every queued group was sent."""
+        if self._task is not None:
+            await asyncio.wait({self._task}, timeout=timeout)

@@ -1,8 +1,10 @@
 """ASGI entry point: HTTP through Django, websockets through Channels."""
 
+import atexit
 import os
 
 from django.core.asgi import get_asgi_application
+from django.db import connections
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "maildog_site.settings")
 
@@ -21,3 +23,14 @@ application = ProtocolTypeRouter(
         "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )
+
+
+def _close_pools():
+    # DATABASE_POOL: hand the pooled connections back to the database server on the way out,
+    # rather than leaving it to notice the closed sockets.
+    for connection in connections.all():
+        if connection.vendor == "postgresql" and connection.settings_dict["OPTIONS"].get("pool"):
+            connection.close_pool()
+
+
+atexit.register(_close_pools)

@@ -10,6 +10,8 @@ really down the retry fails too and the caller handles the outage.
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
+LAYER_CAPACITY = 5000
+
 
 def redis_channel_layer(url: str, prefix: str) -> dict:
     """A CHANNEL_LAYERS entry for channels_redis at `url`, group names under `prefix`."""
@@ -21,5 +23,9 @@ def redis_channel_layer(url: str, prefix: str) -> dict:
             # idle websocket after a few seconds.
             "hosts": [{"address": url, "socket_timeout": None, "retry": Retry(NoBackoff(), 1)}],
             "prefix": prefix,
+            # Messages waiting per channel before new ones are dropped. The channels of one
+            # web process share one queue in Redis, every open page has two websockets, and
+            # channels_redis's default of 100 was reached by a few pages at 100 messages/s.
+            "capacity": LAYER_CAPACITY,
         },
     }

@@ -149,6 +149,17 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+# DATABASE_POOL=1 (the web process, under ASGI): PostgreSQL connections come from a pool and go
+# back to it after each request or websocket query, instead of a new connection each time
+# (persistent connections are not safe under ASGI, where a request's thread does not outlive it).
+DATABASE_POOL = envbool("DATABASE_POOL")
+if DATABASE_POOL and DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 1,
+        "max_size": envint("DATABASE_POOL_MAX_SIZE", 10),
+        "timeout": 10,
+    }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATA_DIR.mkdir(parents=True, exist_ok=True)
     # WAL lets readers (the web pages) run while the SMTP side writes; with WAL,
@@ -183,7 +194,8 @@ if REDIS_URL:
         }
     }
 else:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    # Events waiting per consumer before new ones are dropped (Channels' default: 100).
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer", "CONFIG": {"capacity": 5000}}}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -288,6 +300,10 @@ MAILDOG_DNS_NAMESERVERS = envlist("MAILDOG_DNS_NAMESERVERS")
 MAILDOG_DNS_TIMEOUT = envfloat("MAILDOG_DNS_TIMEOUT", 5)
 # SPF/DKIM/DMARC checks on every captured message (after the 250, in the background).
 MAILDOG_AUTH_CHECKS = envbool("MAILDOG_AUTH_CHECKS", "1")
+# On: a `manage.py runchecks` process runs the checks (the Procfile's `checks` line), and the SMTP
+# processes only store mail. Off: the SMTP process runs them on its own threads (`serve`, or
+# `runsmtp` alone).
+MAILDOG_AUTH_CHECKS_PROCESS = envbool("MAILDOG_AUTH_CHECKS_PROCESS", "0")
 
 # --- The report on each message (reports app; made with the checks above, in the background) ---
 MAILDOG_REPORTS = envbool("MAILDOG_REPORTS", "1")

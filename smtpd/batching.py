@@ -10,14 +10,17 @@ of its batch (`inboxes.ingest.store_each`).
 """
 
 import asyncio
-
-from asgiref.sync import sync_to_async
+from concurrent.futures import ThreadPoolExecutor
 
 from inboxes.ingest import Incoming, close_stale_connection, store_each
 from metrics import instruments as metrics
 
 MAX_BATCH_MESSAGES = 200
 MAX_BATCH_BYTES = 32 * 1024 * 1024
+
+# One thread stores all batches, one after the other, on its own database connection (a plain
+# executor: asgiref's thread-sensitive hop copied contexts on every batch).
+_storing_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="maildog-store")
 
 
 def _store_batch(items):
@@ -26,9 +29,12 @@ def _store_batch(items):
 
 
 class BatchWriter:
-    def __init__(self):
+    """Stores messages in group commits; `on_stored(messages)` hears of each group once committed."""
+
+    def __init__(self, on_stored=None):
         self._pending: list[tuple[Incoming, asyncio.Future]] = []
         self._flushing = False
+        self._on_stored = on_stored
 
     @property
     def busy(self) -> bool:
@@ -60,10 +66,14 @@ class BatchWriter:
             while self._pending:
                 batch = self._next_batch()
                 try:
-                    outcomes = await sync_to_async(_store_batch)([item for item, _ in batch])
+                    outcomes = await asyncio.get_running_loop().run_in_executor(
+                        _storing_thread, _store_batch, [item for item, _ in batch]
+                    )
                 except Exception as exc:  # handed to every waiting session, which logs it and answers 451
                     outcomes = [exc] * len(batch)
                 metrics.batch_stored([item for item, _ in batch], outcomes)
+                if self._on_stored is not None:
+                    self._on_stored([outcome for outcome in outcomes if not isinstance(outcome, BaseException)])
                 for (_, future), outcome in zip(batch, outcomes):
                     if future.done():
                         continue

@@ -2,9 +2,10 @@
 
 Storage is not done here: the group commit (`smtpd.batching`, through
 `inboxes.ingest.store_each`) stores each message and hands back its own
-outcome, which this module turns into `250` or `451`. After a `250` it
-announces the message (live events) and sends `inboxes.signals.message_stored`
-for whoever reacts to stored mail; it never calls those apps.
+outcome, which this module turns into `250` or `451`. Each group commit is
+announced once, in commit order (`inboxes.events.Announcer`: one live event
+per inbox), and after a `250` it sends `inboxes.signals.message_stored` for
+whoever reacts to stored mail; it never calls those apps.
 """
 
 import asyncio
@@ -51,7 +52,9 @@ class MaildogHandler:
         self.sessions = SessionTable()
         self.shutting_down = False
         self.background: set[asyncio.Task] = set()
-        self.writer = BatchWriter()
+        # Open pages and waiting API clients hear of each group commit once, in order, without delaying the 250.
+        self.announcer = events.Announcer()
+        self.writer = BatchWriter(on_stored=self.announcer.announce)
 
     # --- sessions ---------------------------------------------------------
     def session_opened(self, server: MaildogSMTP) -> bool:
@@ -120,7 +123,9 @@ class MaildogHandler:
         inbox_id = None
         lookup_failed = False
         try:
-            inbox_id = await sync_to_async(_find_inbox_id)(username, password)
+            # Not behind the group commits in the storing thread: a new connection's AUTH
+            # would wait for the writes of the messages before it.
+            inbox_id = await sync_to_async(_find_inbox_id, thread_sensitive=False)(username, password)
         except DatabaseError:
             lookup_failed = True  # not the client's fault: not counted
             log_event(log, "smtp_auth_lookup_failed", logging.ERROR, exc_info=True, client=client)
@@ -184,19 +189,6 @@ class MaildogHandler:
             return "451 4.3.0 Message not stored, please try again later"
         server.stored.append(message.pk)
         await faults.before_250(server, message)
-        self._announce(message)
         # Whoever reacts to stored mail (the deliverability checks) queues its work and returns.
         await message_stored.asend(sender=Message, message=message)
         return f"250 2.0.0 OK id={message.pk}"
-
-    def _announce(self, message) -> None:
-        """Tell open pages and waiting API clients, without delaying the 250."""
-        task = asyncio.ensure_future(events.amessage_received(message))
-        self.background.add(task)
-        task.add_done_callback(self._background_done)
-
-    def _background_done(self, task) -> None:
-        self.background.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            # The message is stored; only the live notification was lost.
-            log_event(log, "smtp_live_event_failed", logging.ERROR, exc_info=task.exception())

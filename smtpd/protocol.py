@@ -16,6 +16,7 @@
 import asyncio
 import collections
 import logging
+import re
 import time
 from asyncio import sslproto
 from typing import cast
@@ -57,6 +58,13 @@ def tls_layer(loop) -> type:
     waiting for its handshake stays well under 64 KB (asyncio's: about 86 KB).
     """
     return uvloop.loop.SSLProtocol if isinstance(loop, uvloop.Loop) else TLSLayer  # type: ignore[attr-defined]
+
+
+# A plain <local@domain> (dot-atoms only, as nearly every client sends): read without the email
+# package's full address parser, which cost more per message than storing it. Anything else
+# (quoted local parts, comments, address literals, no brackets) takes aiosmtpd's parser.
+_ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+SIMPLE_ADDRESS = re.compile(rf"<({_ATEXT}(?:\.{_ATEXT})*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*)>")
 
 
 class CredentialsToCheck:
@@ -234,6 +242,15 @@ class MaildogSMTP(SMTP):
         # client the exception's text; log it here and answer without details.
         log_event(log, "smtp_session_error", logging.ERROR, exc_info=error, client=self.client)
         return "451 4.3.0 Internal error, please try again later"
+
+    def _getaddr(self, arg):
+        simple = SIMPLE_ADDRESS.match(arg)
+        if simple is None:
+            return super()._getaddr(arg)
+        address = simple.group(1)
+        if self.local_part_limit and len(address.rpartition("@")[0]) > self.local_part_limit:
+            return None, None
+        return address, arg[simple.end() :].lstrip(" \t")
 
     # --- TLS -----------------------------------------------------------------
     def _needs_starttls(self) -> bool:

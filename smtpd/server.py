@@ -105,6 +105,7 @@ class SMTPService:
             await server.wait_closed()
         self.servers.clear()
         # Live events of messages already answered with 250 still go out before the loop ends.
+        await handler.announcer.drain(timeout=5)
         if handler.background:
             await asyncio.wait(set(handler.background), timeout=5)
         # Background work (the checks) gets what is left of the grace: the whole stop fits in it.

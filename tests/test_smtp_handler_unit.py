@@ -87,7 +87,7 @@ async def test_data_stores_the_bytes_exactly_and_answers_with_the_id(handler, in
     envelope.original_content = RAW
 
     reply = await handler.handle_DATA(conn, session(inbox.smtp_username.encode()), envelope)
-    await asyncio.gather(*handler.background)  # the live event, sent after the reply
+    await handler.announcer.drain(timeout=5)  # the live event, sent after the reply
 
     stored = await Message.objects.filter(inbox=inbox).values("pk", "raw", "envelope_from", "envelope_to").aget()
     assert reply == f"250 2.0.0 OK id={stored['pk']}"

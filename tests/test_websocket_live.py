@@ -5,7 +5,7 @@ import asyncio
 import pytest
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
-from django.core.mail import send_mail
+from django.core.mail import EmailMessage, send_mail
 
 from inboxes.models import Message
 from maildog_site.asgi import application
@@ -158,3 +158,47 @@ async def test_removed_member_stops_receiving_unread_counts(smtp_server, inbox, 
     await asyncio.to_thread(deliver, smtp_server, inbox, "Not for a former member")
     output = await comm.receive_output(timeout=10)
     assert output == {"type": "websocket.close", "code": 4403}
+
+
+def deliver_many(smtp_server, inbox, count, sessions=4):
+    """`count` messages over `sessions` concurrent connections (so they share group commits)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def session(number):
+        connection = smtp_backend(smtp_server, inbox)
+        messages = [
+            EmailMessage(f"Burst {n}", "Hello", "app@example.com", ["bob@example.com"], connection=connection)
+            for n in range(number, count, sessions)
+        ]
+        return connection.send_messages(messages)
+
+    with ThreadPoolExecutor(sessions) as pool:
+        return sum(pool.map(session, range(sessions)))
+
+
+async def test_a_burst_of_mail_reaches_the_page_once_each_in_seq_order(smtp_server, inbox, member):
+    comm, connected, _ = await connect_as(f"/ws/inboxes/{inbox.pk}/", member)
+    assert connected
+    assert await asyncio.to_thread(deliver_many, smtp_server, inbox, 60) == 60
+    seqs = []
+    while len(seqs) < 60:
+        event = await receive(comm)
+        if event["type"] == "message.new":  # between them, the checks' verdicts
+            seqs.append(event["message"]["seq"])
+    assert seqs == list(range(1, 61))
+    await comm.disconnect()
+
+
+async def test_unread_counts_of_a_burst_are_coalesced_and_end_right(smtp_server, inbox, member):
+    comm, connected, _ = await connect_as("/ws/unread/", member)
+    assert connected
+    assert await receive(comm) == {"type": "unread", "counts": {str(inbox.pk): 0}, "window": 1000}
+    assert await asyncio.to_thread(deliver_many, smtp_server, inbox, 60) == 60
+    frames = []
+    while not frames or frames[-1]["counts"][str(inbox.pk)] < 60:
+        frames.append(await receive(comm))
+    assert frames[-1] == {"type": "unread", "counts": {str(inbox.pk): 60}, "window": 1000}
+    # Far fewer counts than messages: a query per burst, not per message.
+    assert len(frames) < 30, len(frames)
+    assert await comm.receive_nothing(timeout=0.5)
+    await comm.disconnect()

@@ -7,6 +7,7 @@ import uvloop
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
+from maildog_site.queries import stop_recording_queries
 from metrics.exposition import serve_from_settings as serve_metrics
 from smtpd.health import SMTPHealthServer
 from smtpd.server import build_service
@@ -52,6 +53,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         return_large_blocks_to_the_system()
+        stop_recording_queries()
         # uvloop: the SMTP server spends much of its time in socket and TLS I/O.
         uvloop.run(self.serve(options["bind"], options["ports"]))
 

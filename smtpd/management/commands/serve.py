@@ -3,6 +3,7 @@ import asyncio
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from maildog_site.queries import stop_recording_queries
 from smtpd.server import build_service
 
 from .runsmtp import describe_listeners
@@ -28,6 +29,8 @@ class Command(BaseCommand):
 
         from maildog_site.asgi import application
 
+        # The SMTP side and the checks run many queries nobody reads (DEBUG, scripts/dev).
+        stop_recording_queries()
         service = build_service(bind=options["smtp_bind"], ports=options["smtp_ports"])
 
         def smtp_started(task):

@@ -1,0 +1,40 @@
+import asyncio
+import signal
+
+import uvloop
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from deliverability.poller import CheckPoller
+from deliverability.service import check_queue, close_check_queue
+from maildog_site.queries import stop_recording_queries
+
+# Larger than the SMTP process's batches: nothing here waits on them but the verdicts on open pages.
+BATCH_SIZE = 50
+
+
+class Command(BaseCommand):
+    help = (
+        "Run the SPF/DKIM/DMARC checks in a process of their own: checks every stored message not "
+        "checked yet, as it arrives. Pair it with MAILDOG_AUTH_CHECKS_PROCESS=1 on the SMTP processes "
+        "(the Procfile's `checks` line)."
+    )
+
+    def handle(self, *args, **options):
+        if not settings.MAILDOG_AUTH_CHECKS:
+            raise CommandError("MAILDOG_AUTH_CHECKS is off: there is nothing to run.")
+        stop_recording_queries()
+        uvloop.run(self.run())
+
+    async def run(self):
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        poller = CheckPoller(check_queue(BATCH_SIZE))
+        resumed = await poller.start(stop)
+        self.stdout.write(f"Checks running ({resumed} messages left unchecked by the last run are queued)")
+        await poller.run(stop)
+        self.stdout.write(f"Shutting down: finishing queued checks (up to {settings.MAILDOG_SHUTDOWN_GRACE}s)")
+        await close_check_queue(settings.MAILDOG_SHUTDOWN_GRACE)
+        self.stdout.write("Checks stopped")
