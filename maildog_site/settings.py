@@ -435,6 +435,8 @@ MAILDOG_WEBHOOK_DISABLE_AFTER = envint("MAILDOG_WEBHOOK_DISABLE_AFTER", 5)
 # runsmtp serves its own on this host:port (unset: none). See docs/metrics.md.
 MAILDOG_METRICS_TOKEN = os.environ.get("MAILDOG_METRICS_TOKEN", "")
 MAILDOG_METRICS_ADDR = os.environ.get("MAILDOG_METRICS_ADDR", "")
+# The checks process (`runchecks`) serves its own metrics: a port of its own beside runsmtp's.
+MAILDOG_CHECKS_METRICS_ADDR = os.environ.get("MAILDOG_CHECKS_METRICS_ADDR", "")
 
 # Redis channel layer whose connections survive a Redis restart (see maildog_site/channel_layers.py).
 if REDIS_URL:

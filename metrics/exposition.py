@@ -74,14 +74,15 @@ def parse_address(value: str) -> tuple[str, int]:
     return host.strip("[]"), int(port)
 
 
-def serve_from_settings(stdout=None):
-    """Start the metrics HTTP server of a non-web process when MAILDOG_METRICS_ADDR is set; returns it (or None)."""
-    if not settings.MAILDOG_METRICS_ADDR:
+def serve_from_settings(stdout=None, setting: str = "MAILDOG_METRICS_ADDR"):
+    """Start the metrics HTTP server of a non-web process when `setting` (an address) is set; returns it (or None)."""
+    address = getattr(settings, setting)
+    if not address:
         return None
-    host, port = parse_address(settings.MAILDOG_METRICS_ADDR)
+    host, port = parse_address(address)
     server, _thread = start_http_server(port, addr=host, registry=registry())
     bound = server.server_address[1]
-    message = f"Metrics on http://{settings.MAILDOG_METRICS_ADDR.rpartition(':')[0]}:{bound}/metrics"
+    message = f"Metrics on http://{address.rpartition(':')[0]}:{bound}/metrics"
     if stdout is not None:
         stdout.write(message)
     else:

@@ -8,6 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 from deliverability.poller import CheckPoller
 from deliverability.service import check_queue, close_check_queue
 from maildog_site.queries import stop_recording_queries
+from metrics.exposition import serve_from_settings as serve_metrics
 
 # Larger than the SMTP process's batches: nothing here waits on them but the verdicts on open pages.
 BATCH_SIZE = 50
@@ -24,6 +25,7 @@ class Command(BaseCommand):
         if not settings.MAILDOG_AUTH_CHECKS:
             raise CommandError("MAILDOG_AUTH_CHECKS is off: there is nothing to run.")
         stop_recording_queries()
+        serve_metrics(self.stdout, setting="MAILDOG_CHECKS_METRICS_ADDR")  # when set
         uvloop.run(self.run())
 
     async def run(self):
