@@ -10,6 +10,7 @@ import re
 
 import pytest
 from django.core.mail import EmailMultiAlternatives, get_connection
+from django.utils import timezone
 from playwright.sync_api import expect
 
 from accounts.models import Team
@@ -107,6 +108,10 @@ def test_signup_to_live_message_and_its_links(maildog_server, page, system_inbox
     expect(row).to_have_class(re.compile("unread"))
     expect(page.locator(f'[data-unread-inbox="{inbox.pk}"]')).to_have_text("1")
     assert page.evaluate("window.__notReloaded") is True
+    # A row added live shows its time as the server writes every time: "2026-11-25 20:05:03".
+    live_time = row.locator("time").text_content()
+    stored = Message.objects.get(inbox=inbox, subject="Reset your password")
+    assert live_time == timezone.localtime(stored.received_at).strftime("%Y-%m-%d %H:%M:%S")
 
     # The message page renders the HTML in the sandboxed frame; its link opens the target.
     row.locator("a.cell-subject").click()

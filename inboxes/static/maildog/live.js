@@ -36,9 +36,15 @@
     return (bytes / 1024 / 1024).toFixed(1) + "\u00a0MB";
   }
 
+  // The server's one format, "2026-11-25 20:05:03", in the site's time zone (as the server-rendered rows).
+  var timeFormat = new Intl.DateTimeFormat("en-CA", {
+    timeZone: document.documentElement.dataset.timeZone || undefined,
+    year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23"
+  });
   function formatTime(iso) {
-    var d = new Date(iso);
-    return d.toLocaleString(undefined, { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false });
+    var parts = {};
+    timeFormat.formatToParts(new Date(iso)).forEach(function (part) { parts[part.type] = part.value; });
+    return parts.year + "-" + parts.month + "-" + parts.day + " " + parts.hour + ":" + parts.minute + ":" + parts.second;
   }
 
   // SPF/DKIM/DMARC results: deliverability/static/deliverability/checks.js listens for this.
