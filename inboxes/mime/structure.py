@@ -16,7 +16,6 @@ them.
 """
 
 import email.message
-import functools
 import re
 from dataclasses import dataclass, field
 
@@ -84,7 +83,7 @@ class _Scan:
         self.nodes: list[Node] = []
         self.stack: list[_Frame] = []
         # Enclosing boundaries -> (searched from, next match): valid until the scan passes the match.
-        self._outer: dict[tuple, tuple[int, re.Match | None]] = {}
+        self._next_line: dict[bytes, tuple[int, _BoundaryLine | None]] = {}
         self.stopped = False
 
     # --- parts ---------------------------------------------------------------
@@ -175,28 +174,38 @@ class _Scan:
 
     # --- boundaries ----------------------------------------------------------
     # Two searches find the next boundary line: one for the innermost multipart's boundary, one for
-    # all the enclosing ones. The second is reused until the scan passes its match, so siblings
-    # (each with a boundary of its own) neither compile a new pattern for every enclosing set nor
-    # search the rest of the message again.
+    # all the enclosing ones. Each enclosing boundary is searched on its own (a small pattern, cached)
+    # and its next line is reused until the scan passes it: siblings (each with a boundary of its
+    # own) search the rest of the message for an enclosing boundary once, not once each, and nesting
+    # compiles no pattern of all the enclosing boundaries together (up to 50 of 200 characters each,
+    # which cost more to compile than the search saves).
 
-    def _outer_match(self, position: int) -> re.Match | None:
-        outer = tuple(frame.node.boundary for frame in self.stack[:-1])
-        if not outer:
-            return None
-        cached = self._outer.get(outer)
+    def _next_line_of(self, boundary: bytes, position: int) -> "_BoundaryLine | None":
+        cached = self._next_line.get(boundary)
         if cached and cached[0] <= position and (cached[1] is None or cached[1].start() >= position):
             return cached[1]
-        match = _delimiters(outer).search(self.raw, position)
-        self._outer[outer] = (position, match)
+        match = _boundary_line(self.raw, boundary, position, len(self.raw))
+        self._next_line[boundary] = (position, match)
         return match
 
-    def search(self, position: int) -> re.Match | None:
+    def _outer_match(self, position: int) -> "_BoundaryLine | None":
+        first = None
+        for frame in self.stack[:-1]:
+            match = self._next_line_of(frame.node.boundary, position)
+            if match is None:
+                continue
+            # The earliest line wins; on the same line the longer boundary, as in one alternation.
+            if first is None or (match.start(), -len(match.group(1))) < (first.start(), -len(first.group(1))):
+                first = match
+        return first
+
+    def search(self, position: int) -> "_BoundaryLine | None":
         """The next boundary line of any open multipart at or after `position` (the innermost wins a tie)."""
         if not self.stack:
             return None
         outer = self._outer_match(position)
         end = outer.end() if outer else len(self.raw)
-        inner = _delimiters((self.stack[-1].node.boundary,)).search(self.raw, position, end)
+        inner = _boundary_line(self.raw, self.stack[-1].node.boundary, position, end)
         if inner is not None and (outer is None or inner.start() <= outer.start()):
             return inner
         return outer
@@ -264,11 +273,54 @@ class _Scan:
         return root
 
 
-@functools.lru_cache(maxsize=256)
-def _delimiters(boundaries: tuple[bytes, ...]) -> re.Pattern:
-    """Boundary lines of these boundaries: "--b", then "--" if it closes, then spaces and the line end."""
-    alternatives = b"|".join(re.escape(boundary) for boundary in sorted(set(boundaries), key=len, reverse=True))
-    return re.compile(rb"^--(" + alternatives + rb")(--)?[ \t]*(?:\r\n|\n|\Z)", re.MULTILINE)
+class _BoundaryLine:
+    """A boundary line: "--", the boundary, "--" if it closes, spaces, then the line end (RFC 2046 5.1.1)."""
+
+    __slots__ = ("_start", "_end", "_groups")
+
+    def __init__(self, start: int, end: int, boundary: bytes, closing: bool):
+        self._start, self._end = start, end
+        self._groups = (None, boundary, b"--" if closing else None)
+
+    def start(self) -> int:
+        return self._start
+
+    def end(self) -> int:
+        return self._end
+
+    def group(self, number: int):
+        """1: the boundary, 2: "--" when the line closes the multipart (else None), as a match's groups."""
+        return self._groups[number]
+
+
+def _line_end(raw: bytes, at: int) -> int:
+    """Where the line ends if only spaces and tabs are left on it from `at` (after its CRLF or LF), else -1."""
+    size = len(raw)
+    while at < size and raw[at] in b" \t":
+        at += 1
+    if at == size:
+        return at
+    if raw.startswith(b"\r\n", at):
+        return at + 2
+    if raw.startswith(b"\n", at):
+        return at + 1
+    return -1
+
+
+def _boundary_line(raw: bytes, boundary: bytes, position: int, end: int) -> _BoundaryLine | None:
+    """The first line of `boundary` starting in [position, end): a substring search, no pattern to compile
+    (a message may have a thousand boundaries of 200 characters)."""
+    needle = b"--" + boundary
+    at = position
+    while (found := raw.find(needle, at, end)) >= 0:
+        if found == 0 or raw[found - 1] == 0x0A:  # at the start of a line
+            after = found + len(needle)
+            if raw.startswith(b"--", after) and (line_end := _line_end(raw, after + 2)) >= 0:
+                return _BoundaryLine(found, line_end, boundary, True)
+            if (line_end := _line_end(raw, after)) >= 0:
+                return _BoundaryLine(found, line_end, boundary, False)
+        at = found + 1
+    return None
 
 
 def _finish(node: Node | None, end: int) -> None:
