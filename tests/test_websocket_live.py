@@ -200,5 +200,9 @@ async def test_unread_counts_of_a_burst_are_coalesced_and_end_right(smtp_server,
     assert frames[-1] == {"type": "unread", "counts": {str(inbox.pk): 60}, "window": 1000}
     # Far fewer counts than messages: a query per burst, not per message.
     assert len(frames) < 30, len(frames)
-    assert await comm.receive_nothing(timeout=0.5)
+    # A message counted before its event arrived may be counted once more: never to another number.
+    late = []
+    while not await comm.receive_nothing(timeout=0.5):
+        late.append(await receive(comm))
+    assert len(late) <= 1 and all(frame["counts"] == {str(inbox.pk): 60} for frame in late), late
     await comm.disconnect()

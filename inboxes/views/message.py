@@ -149,25 +149,25 @@ def message_part(request, inbox_id, message_id, path):
     return download(content, part.filename or f"part-{path or 0}", part.content_type)
 
 
-@login_required
-@require_GET
-def message_attachment(request, inbox_id, message_id, index):
-    """The `index`-th attachment (the numbering of the page's Attachments tab and of the API), as a download."""
+def _attachment(request, inbox_id, message_id, index):
+    """The `index`-th attachment (the numbering of the page's Attachments tab and of the API): its bytes, name, type."""
     message = get_message(request.user, inbox_id, message_id, with_raw=True)
     found = mime.ParsedMessage(message.raw).attachment(index)
     if found is None:
         raise Http404("No such attachment.")
     attachment, content = found
-    return download(content, attachment.filename or f"attachment-{index}", attachment.content_type)
+    return content, attachment.filename or f"attachment-{index}", attachment.content_type
+
+
+@login_required
+@require_GET
+def message_attachment(request, inbox_id, message_id, index):
+    """The `index`-th attachment as a download."""
+    return download(*_attachment(request, inbox_id, message_id, index))
 
 
 @login_required
 @require_GET
 def message_attachment_preview(request, inbox_id, message_id, index):
     """The `index`-th attachment inline when it is a PNG, JPEG, GIF or WebP image (by its bytes), else a download."""
-    message = get_message(request.user, inbox_id, message_id, with_raw=True)
-    found = mime.ParsedMessage(message.raw).attachment(index)
-    if found is None:
-        raise Http404("No such attachment.")
-    attachment, content = found
-    return preview(content, attachment.filename or f"attachment-{index}", attachment.content_type)
+    return preview(*_attachment(request, inbox_id, message_id, index))
