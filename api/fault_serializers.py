@@ -53,8 +53,6 @@ class FaultRuleSerializer(serializers.ModelSerializer):
         except DjangoValidationError as error:
             raise serializers.ValidationError(error.message_dict) from None
         data["reply"] = rule.reply
-        if FaultRule.objects.filter(inbox=inbox, name=data["name"]).exists():
-            raise serializers.ValidationError({"name": ["This inbox already has a fault rule with this name."]})
         return data
 
 

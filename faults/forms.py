@@ -30,12 +30,6 @@ class FaultRuleForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.instance.inbox = inbox
 
-    def clean_name(self):
-        name = self.cleaned_data["name"]
-        if FaultRule.objects.filter(inbox=self.instance.inbox, name=name).exists():
-            raise forms.ValidationError("This inbox already has a fault rule with this name.")
-        return name
-
     def clean(self):
         cleaned = super().clean()
         minutes = cleaned.get("expires_in")

@@ -95,6 +95,11 @@ class FaultRule(models.Model):
             errors["match_rcpt"] = ["Recipients are only known from RCPT on."]
         if self.match_sender and self.stage == Stage.AUTH:
             errors["match_sender"] = ["The sender is only known from MAIL on."]
+        # The unique constraint's check, with a message of its own: the page's form and the API leave
+        # out `inbox`, so Django's own unique validation would skip it.
+        same_name = FaultRule.objects.filter(inbox_id=self.inbox_id, name=self.name).exclude(pk=self.pk)
+        if self.inbox_id and same_name.exists():
+            errors["name"] = ["This inbox already has a fault rule with this name."]
         if errors:
             raise ValidationError(errors)
 

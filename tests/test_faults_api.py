@@ -110,6 +110,10 @@ def test_the_faults_tab_lists_rules_and_adds_one(member_client, outsider, inbox)
     assert response.status_code == 302
     html = member_client.get(page).content.decode()
     assert "flaky-rcpt" in html and "450 4.2.1 Mailbox temporarily unavailable" in html
+    again = member_client.post(
+        page + "new/", {"name": "flaky-rcpt", "stage": "data", "reply": "554", "delay": "0", "probability": "1"}
+    )
+    assert again.status_code == 400 and "already has a fault rule with this name" in again.content.decode()
     invalid = member_client.post(
         page + "new/", {"name": "x", "stage": "auth", "reply": "", "delay": "0", "probability": "1"}
     )
