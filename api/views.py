@@ -9,7 +9,6 @@ from django.db.models import Count
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
-from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -19,6 +18,7 @@ from inboxes.downloads import download, eml_download
 from inboxes.models import Message
 
 from .filters import MessageFilters
+from .pagination import OffsetPagination, keyset_page, page_response
 from .serializers import CredentialsSerializer, InboxSerializer, MessageDetailSerializer, MessageSummarySerializer
 
 FILTER_PARAMETERS = [
@@ -34,12 +34,12 @@ FILTER_PARAMETERS = [
     OpenApiParameter("received_after", OpenApiTypes.DATETIME, description="Only messages received later."),
     OpenApiParameter("after_seq", int, description="Only messages with a higher inbox sequence number."),
     OpenApiParameter("after", int, description="Only messages received after the message with this id."),
+    OpenApiParameter("limit", int, description="Messages per page (default 50, at most 500)."),
+    OpenApiParameter(
+        "before_seq", int, description="The page below this sequence number: what `next` carries (keyset pages)."
+    ),
+    OpenApiParameter("offset", int, description="Skip this many matches instead (older clients; slower deep down)."),
 ]
-
-
-class MessagePagination(LimitOffsetPagination):
-    default_limit = 50
-    max_limit = 500
 
 
 class InboxList(generics.ListAPIView):
@@ -76,10 +76,13 @@ class InboxResetCredentials(APIView):
 
 
 class MessageList(generics.ListAPIView):
-    """An inbox's messages, newest first, with optional search filters (all must match)."""
+    """An inbox's messages, newest first, with optional search filters (all must match).
+
+    Pages are keyset pages (`api.pagination`): follow `next`. With `offset`, the older offset pages.
+    """
 
     serializer_class = MessageSummarySerializer
-    pagination_class = MessagePagination
+    pagination_class = OffsetPagination
 
     def get_queryset(self):
         inbox = get_inbox(self.request.user, self.kwargs["inbox_id"], self.request.auth)
@@ -88,7 +91,12 @@ class MessageList(generics.ListAPIView):
 
     @extend_schema(parameters=FILTER_PARAMETERS)
     def get(self, request, *args, **kwargs):
-        return super().get(request, *args, **kwargs)
+        if "offset" in request.query_params:
+            return super().get(request, *args, **kwargs)
+        inbox = get_inbox(request.user, self.kwargs["inbox_id"], request.auth)
+        search = MessageFilters.from_query(request.query_params).search(inbox.pk)
+        messages, envelope = keyset_page(request, search)
+        return page_response(envelope, self.get_serializer(messages, many=True).data)
 
     @extend_schema(operation_id="inboxes_messages_clear", request=None, responses={200: OpenApiTypes.OBJECT})
     def delete(self, request, inbox_id):

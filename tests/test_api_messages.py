@@ -75,13 +75,54 @@ def test_received_after_filter(api, inbox):
     assert response.status_code == 400
 
 
-def test_pagination(api, inbox):
+def test_offset_pagination_still_works(api, inbox):
     for number in range(5):
         store(inbox, f"Message {number}")
     body = api.get(reverse("api:message-list", args=[inbox.pk]), {"limit": 2, "offset": 1}).json()
-    assert body["count"] == 5
+    assert body["count"] == 5 and body["count_exact"] is True
     assert [item["subject"] for item in body["results"]] == ["Message 3", "Message 2"]
     assert "offset=3" in body["next"]
+
+
+def test_keyset_pages_walk_the_whole_list_by_next_without_repeats_when_mail_arrives(api, inbox):
+    for number in range(7):
+        store(inbox, f"Message {number}")
+    url = reverse("api:message-list", args=[inbox.pk])
+    first = api.get(url, {"limit": 3}).json()
+    assert first["count"] == 7 and first["count_exact"] is True and first["previous"] is None
+    assert [item["subject"] for item in first["results"]] == ["Message 6", "Message 5", "Message 4"]
+    assert "offset" not in first["next"] and "limit=3" in first["next"]
+    store(inbox, "Arrived while paging")  # an offset page would now repeat "Message 4"
+    seen, body = [item["subject"] for item in first["results"]], first
+    while body["next"]:
+        body = api.get(body["next"]).json()
+        seen += [item["subject"] for item in body["results"]]
+        assert body["previous"] is not None
+    assert seen == [f"Message {number}" for number in range(6, -1, -1)]
+
+
+def test_keyset_pages_apply_the_search(api, inbox):
+    for number in range(6):
+        store(inbox, f"Invoice {number}" if number % 2 else f"Receipt {number}")
+    url = reverse("api:message-list", args=[inbox.pk])
+    first = api.get(url, {"q": "subject:invoice", "limit": 2}).json()
+    assert first["count"] == 3 and [item["subject"] for item in first["results"]] == ["Invoice 5", "Invoice 3"]
+    assert results(api.get(first["next"])) == ["Invoice 1"]
+
+
+@pytest.mark.parametrize("params", [{"limit": "many"}, {"before_seq": "0"}, {"before_seq": "x"}])
+def test_keyset_page_parameters_are_checked(api, inbox, params):
+    response = api.get(reverse("api:message-list", args=[inbox.pk]), params)
+    assert response.status_code == 400
+    assert set(response.json()) == set(params)
+
+
+def test_a_count_past_the_cap_says_it_is_not_exact(api, inbox, monkeypatch):
+    monkeypatch.setattr("api.pagination.COUNT_CAP", 3)
+    for number in range(5):
+        store(inbox, f"Message {number}")
+    body = api.get(reverse("api:message-list", args=[inbox.pk]), {"limit": 2}).json()
+    assert body["count"] == 3 and body["count_exact"] is False
 
 
 def test_full_message_sent_through_django(api, smtp_server, inbox, wire_recorder):
