@@ -9,6 +9,7 @@ from inboxes import mime
 from inboxes.integration import smtp_settings
 from inboxes.models import Inbox, Message
 from inboxes.summaries import message_summary
+from reports.models import Report
 
 
 def _absolute(serializer, path):
@@ -153,6 +154,14 @@ class SessionSerializer(serializers.Serializer):
     auth_username = serializers.CharField(source="smtp_username", help_text="The SMTP AUTH username used.")
 
 
+class ReportSummarySerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=["pending", *Report.Status.values])
+    errors = serializers.IntegerField()
+    warnings = serializers.IntegerField()
+    notes = serializers.IntegerField()
+    url = serializers.URLField()
+
+
 class MessageDetailSerializer(MessageSummarySerializer):
     """A whole message: the stored summary plus what parsing the raw source gives.
 
@@ -172,6 +181,9 @@ class MessageDetailSerializer(MessageSummarySerializer):
         help_text="What the reading budgets left out of this answer (the raw source is always complete)."
     )
     raw_url = serializers.SerializerMethodField()
+    report = serializers.SerializerMethodField(
+        help_text="The report's status and counts; its findings at `url` (the report endpoint)."
+    )
 
     class Meta(MessageSummarySerializer.Meta):
         fields = MessageSummarySerializer.Meta.fields + [
@@ -189,6 +201,7 @@ class MessageDetailSerializer(MessageSummarySerializer):
             "errors",
             "cuts",
             "raw_url",
+            "report",
         ]
 
     def _parts(self, message) -> mime.ParsedMessage:
@@ -248,6 +261,11 @@ class MessageDetailSerializer(MessageSummarySerializer):
 
     def get_raw_url(self, message) -> str:
         return _absolute(self, reverse("api:message-raw", args=[message.inbox_id, message.pk]))
+
+    def get_report(self, message) -> ReportSummarySerializer:
+        report = Report.objects.filter(message_id=message.pk).only("status", "errors", "warnings", "notes").first()
+        summary = {"status": "pending", "errors": 0, "warnings": 0, "notes": 0} if report is None else report.counts()
+        return {**summary, "url": _absolute(self, reverse("api:message-report", args=[message.inbox_id, message.pk]))}
 
 
 class CredentialsSerializer(serializers.Serializer):

@@ -189,6 +189,19 @@ def test_api_report_is_pending_then_made(member, message, api_key):
     assert api.get(api_url(message)).json() == made
 
 
+def test_message_detail_in_the_api_carries_the_report_counts(member, message, api_key):
+    api = Client(headers={"Authorization": f"Bearer {api_key(member)}"})
+    detail_url = reverse("api:message-detail", args=[message.inbox_id, message.pk])
+
+    pending = api.get(detail_url).json()["report"]
+    api.post(api_url(message, rerun=True))
+    made = api.get(detail_url).json()["report"]
+
+    assert pending["status"] == "pending" and pending["errors"] == 0
+    assert (made["status"], made["errors"], made["warnings"], made["notes"]) == ("complete", 1, 1, 0)
+    assert made["url"] == "http://testserver" + api_url(message)
+
+
 def test_an_inbox_scoped_token_reads_the_report_but_does_not_rerun_it(member, reported, api_key):
     api = Client(headers={"Authorization": f"Bearer {api_key(member, reported.inbox)}"})
 
