@@ -181,3 +181,30 @@ def test_saving_results_keeps_what_changed_meanwhile(inbox, monkeypatch):
         assert message.deliverability_checked_at is not None
         assert message.deliverability_verdict in ("pass", "fail", "none", "temperror", "error")
         assert message.deliverability_results["verdict"] == message.deliverability_verdict
+
+
+def test_runchecks_sends_the_message_checked_webhook_itself(
+    maildog_processes, inbox, processes_env, client_tls_context
+):
+    """The verdict's webhook leaves from the checks process: it arrives with the SMTP process stopped."""
+    from webhooks.models import Webhook
+
+    from .test_webhooks import Receiver
+
+    receiver = Receiver()
+    try:
+        hook = Webhook.objects.create(inbox=inbox, url=receiver.url, events=["message.checked"])
+        receiver.secret = hook.secret
+        env, port = processes_env
+        smtp = maildog_processes.start("runsmtp", "MAILDOG_AUTH_CHECKS_PROCESS=1 " + manage("runsmtp"), env)
+        smtp.wait_port(port)
+        [message_id] = send_concurrently(port, inbox, client_tls_context, sessions=1, per_session=1)
+        assert smtp.stop() == 0  # nothing checked yet: no runchecks
+
+        checks = maildog_processes.start("runchecks", manage("runchecks"), env)
+        [request] = receiver.wait_for(1, timeout=30)
+        assert request["verified"] and request["json"]["event"] == "message.checked"
+        assert request["json"]["message"]["id"] == message_id
+        assert checks.stop() == 0 and "Traceback" not in checks.output()
+    finally:
+        receiver.close()

@@ -1,11 +1,16 @@
-"""Webhook events from the SMTP process's signals; each receiver hands ids to the worker and returns."""
+"""Webhook events from the SMTP and checks processes' signals; each receiver hands ids to the worker and returns.
+
+A worker runs in every process that makes events: the SMTP processes (`message.new`, and
+`message.checked` where the checks run in-process) and `runchecks` (`message.checked`), so an event is
+sent from where it happened, at once; deliveries are claimed in the database, never sent twice.
+"""
 
 import asyncio
 
 from asgiref.sync import sync_to_async
 from django.dispatch import receiver
 
-from deliverability.signals import checks_finished
+from deliverability.signals import checks_finished, checks_process_started, checks_process_stopping
 from inboxes.signals import ingest_started, ingest_stopping, message_stored
 
 from .deliveries import queue_events
@@ -16,6 +21,7 @@ STOP_TIMEOUT = 5.0
 
 
 @receiver(ingest_started)
+@receiver(checks_process_started)
 async def start_webhook_worker(sender, **kwargs):
     """Also sends what a previous process left pending."""
     started = worker(start=True)
@@ -44,5 +50,6 @@ async def message_checked(sender, messages, **kwargs):
 
 
 @receiver(ingest_stopping)
+@receiver(checks_process_stopping)
 async def stop_webhook_worker(sender, grace, **kwargs):
     await asyncio.to_thread(stop_worker, min(grace, STOP_TIMEOUT))

@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from deliverability.poller import CheckPoller
 from deliverability.service import check_queue, close_check_queue
+from deliverability.signals import checks_process_started, checks_process_stopping
 from maildog_site.queries import stop_recording_queries
 from metrics.exposition import serve_from_settings as serve_metrics
 
@@ -35,8 +36,11 @@ class Command(BaseCommand):
             loop.add_signal_handler(signum, stop.set)
         poller = CheckPoller(check_queue(BATCH_SIZE))
         resumed = await poller.start(stop)
+        await checks_process_started.asend(sender=Command)
         self.stdout.write(f"Checks running ({resumed} messages left unchecked by the last run are queued)")
         await poller.run(stop)
         self.stdout.write(f"Shutting down: finishing queued checks (up to {settings.MAILDOG_SHUTDOWN_GRACE}s)")
         await close_check_queue(settings.MAILDOG_SHUTDOWN_GRACE)
+        # After the last verdicts, so that what reacts to them has them all before it stops.
+        await checks_process_stopping.asend(sender=Command, grace=settings.MAILDOG_SHUTDOWN_GRACE)
         self.stdout.write("Checks stopped")
