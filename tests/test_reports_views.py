@@ -256,3 +256,23 @@ def test_a_report_that_raises_stays_with_its_message(inbox, monkeypatch):
     assert failed.status == Report.Status.FAILED
     assert "RecursionError: deliberately broken check" in failed.data["reason"]
     assert Report.objects.get(message=second).status == Report.Status.COMPLETE
+
+
+def test_makereports_makes_the_missing_reports_only_unless_all(inbox, settings):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    settings.MAILDOG_REPORTS = True
+    old, reported_before = store_message(inbox, RAW), store_message(inbox, RAW)
+    service.rerun(reported_before)
+    Report.objects.filter(message=reported_before).update(errors=99)
+
+    output = StringIO()
+    call_command("makereports", stdout=output)
+    assert "Made 1 reports." in output.getvalue()
+    assert Report.objects.get(message=old).counts() == {"status": "complete", "errors": 1, "warnings": 1, "notes": 0}
+    assert Report.objects.get(message=reported_before).errors == 99  # left alone
+
+    call_command("makereports", "--all", "--inbox", str(inbox.pk), stdout=StringIO())
+    assert Report.objects.get(message=reported_before).errors == 1
