@@ -1,4 +1,5 @@
 import asyncio
+import os
 import signal
 
 import uvloop
@@ -12,6 +13,9 @@ from metrics.exposition import serve_from_settings as serve_metrics
 
 # Larger than the SMTP process's batches: nothing here waits on them but the verdicts on open pages.
 BATCH_SIZE = 50
+# Below the SMTP processes' priority: on a machine whose cores are busy taking mail, the 250s get the CPU
+# and the checks fall behind, catching up as soon as a core is free (they are never stopped: see docs/scaling.md).
+NICENESS = 10
 
 
 class Command(BaseCommand):
@@ -21,10 +25,19 @@ class Command(BaseCommand):
         "(the Procfile's `checks` line)."
     )
 
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--nice",
+            type=int,
+            default=NICENESS,
+            help=f"Lower this process's CPU priority by this much (default {NICENESS}; 0 keeps it).",
+        )
+
     def handle(self, *args, **options):
         if not settings.MAILDOG_AUTH_CHECKS:
             raise CommandError("MAILDOG_AUTH_CHECKS is off: there is nothing to run.")
         stop_recording_queries()
+        os.nice(options["nice"])
         serve_metrics(self.stdout, setting="MAILDOG_CHECKS_METRICS_ADDR")  # when set
         uvloop.run(self.run())
 
