@@ -23,8 +23,12 @@ MAX_BATCH_BYTES = 32 * 1024 * 1024
 _storing_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="maildog-store")
 
 
+# Seconds between looks at the storing connection's health (a round trip on PostgreSQL).
+CONNECTION_CHECK_EVERY = 1.0
+
+
 def _store_batch(items):
-    close_stale_connection()
+    close_stale_connection(at_most_every=CONNECTION_CHECK_EVERY)
     return store_each(items)
 
 
