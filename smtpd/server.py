@@ -60,6 +60,8 @@ class SMTPService:
                 # (then counted, or refused with 421), instead of being dropped.
                 backlog=max(100, settings.MAILDOG_MAX_SESSIONS),
                 reuse_address=True,
+                # Several smtp processes on one machine may share the port; the kernel spreads connections.
+                reuse_port=settings.MAILDOG_SMTP_REUSE_PORT,
                 family=socket.AF_INET6 if ":" in self.bind else socket.AF_INET,
             )
             self.servers.append(server)

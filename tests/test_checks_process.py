@@ -124,6 +124,26 @@ def test_runchecks_checks_what_runsmtp_stored_and_resumes_after_a_restart(
     assert smtp.stop() == 0 and restarted.stop() == 0
 
 
+def test_two_runsmtp_processes_share_the_port_with_reuse_port(
+    maildog_processes, inbox, processes_env, client_tls_context
+):
+    env, port = processes_env
+    command = "MAILDOG_AUTH_CHECKS_PROCESS=1 MAILDOG_SMTP_REUSE_PORT=1 " + manage("runsmtp")
+    first = maildog_processes.start("runsmtp-1", command, env)
+    first.wait_port(port)
+    second = maildog_processes.start("runsmtp-2", command, env)
+    second.wait_output("SMTP listening")  # the same port: the kernel spreads new connections between them
+
+    acknowledged = send_concurrently(port, inbox, client_tls_context, sessions=24, per_session=5)
+    assert len(set(acknowledged)) == 24 * 5
+    stored = Message.objects.filter(inbox=inbox)
+    assert set(stored.values_list("pk", flat=True)) == set(acknowledged)
+    assert sorted(stored.values_list("seq", flat=True)) == list(range(1, len(acknowledged) + 1))
+    assert first.stop() == 0 and second.stop() == 0
+    # Both took sessions (each logs one line per session): 24 connections all on one side has odds of 2 ** -23.
+    assert "smtp_session" in first.output() and "smtp_session" in second.output()
+
+
 async def test_the_poller_finds_new_messages_and_those_committed_late(inbox, monkeypatch):
     """New ids above the cursor at once; an unchecked one below it (a late commit) at the next sweep."""
     import asyncio
