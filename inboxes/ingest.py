@@ -182,7 +182,8 @@ def close_stale_connection(at_most_every: float = 0.0):
     if connection.in_atomic_block:
         return
     now = time.monotonic()
-    if at_most_every and not connection.errors_occurred and now - getattr(_looked, "at", -at_most_every) < at_most_every:
+    recently = now - getattr(_looked, "at", -at_most_every) < at_most_every
+    if at_most_every and recently and not connection.errors_occurred:
         return
     _looked.at = now
     close_old_connections()
