@@ -205,3 +205,34 @@ def test_saving_results_keeps_what_changed_meanwhile(inbox, monkeypatch):
         assert message.deliverability_checked_at is not None
         assert message.deliverability_verdict in ("pass", "fail", "none", "temperror", "error")
         assert message.deliverability_results["verdict"] == message.deliverability_verdict
+
+
+def test_a_batch_reads_each_inboxs_report_settings_once_and_saves_in_one_transaction(inbox, team, monkeypatch):
+    from django.test.utils import CaptureQueriesContext
+
+    from inboxes.models import Inbox
+    from reports import service as reports
+    from reports.models import InboxReportSettings, Report
+
+    other = Inbox.objects.create(team=team, name="Other")
+    InboxReportSettings.objects.create(inbox=other, expected_site_url="https://shop.example")
+    messages = [store_message(box, f"Subject: {n}\r\n\r\nx\r\n".encode()) for n in range(3) for box in (inbox, other)]
+    Message.objects.update(deliverability_checked_at=None, deliverability_verdict="")
+    transactions = []  # the outermost atomic block each save ran in
+
+    def in_transaction(save):
+        def saving(messages):
+            transactions.append(connection.atomic_blocks[0] if connection.in_atomic_block else None)
+            return save(messages)
+
+        return saving
+
+    monkeypatch.setattr(service, "save_results", in_transaction(service.save_results))
+    monkeypatch.setattr(reports, "save", in_transaction(reports.save))
+    with CaptureQueriesContext(connection) as queries:
+        checked = check_messages([message.pk for message in messages])
+    assert len(checked) == 6 and Report.objects.filter(message__in=messages).count() == 6
+    table = InboxReportSettings._meta.db_table
+    assert len([q for q in queries.captured_queries if f'FROM "{table}"' in q["sql"]]) == 2  # one per inbox
+    # The verdicts and the reports: one transaction (the test itself runs outside any).
+    assert len(transactions) == 2 and transactions[0] is not None and transactions[0] is transactions[1]
