@@ -602,6 +602,8 @@ def check_text_paths(findings: Findings, text: str | None) -> None:
     if not text:
         return
     for number, line in enumerate(text.split("\n"), 1):
+        if "/" not in line:  # most lines: the pattern's lookbehind would be tried at every position
+            continue
         for match in TEXT_PATH.finditer(line):
             if "://" in line[max(0, match.start() - 80) : match.start()]:
                 continue
@@ -625,6 +627,8 @@ def text_urls(parsed) -> list[tuple[str, int]]:
     if not parsed.text:
         return found
     for number, line in enumerate(parsed.text.split("\n"), 1):
+        if "://" not in line:  # no http(s) URL can be in it
+            continue
         for link in text_links(line):
             found.append((link.href, number))
     return found
