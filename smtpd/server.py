@@ -51,6 +51,7 @@ class SMTPService:
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
+        self.handler.writer.start()
         for listener in self.listeners:
             server = await loop.create_server(
                 partial(self._protocol, listener),
@@ -106,6 +107,7 @@ class SMTPService:
         for server in self.servers:
             await server.wait_closed()
         self.servers.clear()
+        await asyncio.to_thread(handler.writer.stop)
         # Live events of messages already answered with 250 still go out before the loop ends.
         await handler.announcer.drain(timeout=5)
         if handler.background:

@@ -118,3 +118,31 @@ def test_a_storing_connection_the_server_dropped_costs_at_most_one_451(smtp_serv
     client.quit()
     assert codes in ([250, 250, 250], [451, 250, 250])
     assert Message.objects.filter(inbox=inbox).count() == 1 + codes.count(250)
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's write-ahead log")
+def test_sqlite_log_is_checkpointed_beside_the_storing_not_by_it(smtp_server, inbox, client_tls_context):
+    import time
+
+    from smtpd import batching
+
+    client = smtplib.SMTP(smtp_server.host, smtp_server.starttls_port, timeout=10)
+    client.starttls(context=client_tls_context)
+    client.login(inbox.smtp_username, inbox.smtp_password)
+    assert client.sendmail("app@example.com", ["a@example.com"], MESSAGE) == {}
+    client.quit()
+
+    def autocheckpoint():
+        with connection.cursor() as cursor:  # the storing thread's own connection
+            cursor.execute("PRAGMA wal_autocheckpoint")
+            return cursor.fetchone()[0]
+
+    assert batching._storing_thread.submit(autocheckpoint).result(10) == 0
+    checkpointer = smtp_server.service.handler.writer.checkpointer
+    seen = checkpointer.checkpoints
+    deadline = time.monotonic() + 15
+    while checkpointer.checkpoints == seen:
+        assert time.monotonic() < deadline, "no checkpoint"
+        time.sleep(0.05)
+    smtp_server.stop(grace=1.0)
+    assert smtp_server.service.handler.writer.checkpointer is None  # stopped with the service
