@@ -213,7 +213,7 @@ def peak_rss_mb(pid: int) -> float:
 class Maildog:
     name = "maildog"
 
-    def __init__(self, dns_port: int, checks: str):
+    def __init__(self, dns_port: int, checks: str, smtp_processes: int = 1):
         self.starttls_port = maildog_process.free_port()
         self.tls_port = maildog_process.free_port()
         self.data_dir, self.env = maildog_process.fresh_environment(
@@ -223,7 +223,9 @@ class Maildog:
             MAILDOG_DNS_NAMESERVERS=f"127.0.0.1:{dns_port}",
             MAILDOG_AUTH_CHECKS="0" if checks == "off" else "1",
             MAILDOG_AUTH_CHECKS_PROCESS="1" if checks == "process" else "0",
+            MAILDOG_SMTP_REUSE_PORT="1" if smtp_processes > 1 else "0",
         )
+        self.smtp_processes = smtp_processes
         self.checks = checks
         self.processes: list[subprocess.Popen] = []
         maildog_process.migrate(self.env)
@@ -244,6 +246,13 @@ class Maildog:
     def start(self):
         self.smtp = maildog_process.start_smtp(self.env, self.starttls_port)
         self.processes = [self.smtp]
+        for _ in range(self.smtp_processes - 1):
+            # The port already answers (the first process): wait for this one's own "SMTP listening" line.
+            more = subprocess.Popen(
+                [*maildog_process.MANAGE, "runsmtp"], env=self.env, stdout=subprocess.PIPE, text=True
+            )
+            self.processes.append(more)
+            more.stdout.readline()
 
         if self.checks == "process":
             self.checker = subprocess.Popen(
@@ -259,7 +268,8 @@ class Maildog:
         return [p.pid for p in self.processes]
 
     def rss(self) -> dict:
-        return {f"{name}_peak_rss_mb": peak_rss_mb(p.pid) for name, p in zip(("smtp", "checks"), self.processes)}
+        names = [f"smtp{n + 1}" if self.smtp_processes > 1 else "smtp" for n in range(self.smtp_processes)] + ["checks"]
+        return {f"{name}_peak_rss_mb": peak_rss_mb(p.pid) for name, p in zip(names, self.processes)}
 
     def stop(self):
         for process in reversed(self.processes):
@@ -485,6 +495,12 @@ def main():
         default="process",
         help="Maildog's checks: in a runchecks process (the Procfile, default), in runsmtp, or off",
     )
+    parser.add_argument(
+        "--smtp-processes",
+        type=int,
+        default=1,
+        help="runsmtp processes sharing the ports (MAILDOG_SMTP_REUSE_PORT; default 1, as the Procfile runs it)",
+    )
     parser.add_argument("--flood", type=float, default=0, help="instead: flood Maildog for this many seconds")
     parser.add_argument("--serve-null", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -498,7 +514,7 @@ def main():
     dns.add_txt("example.com", "v=spf1 ip4:127.0.0.1 -all")
     dns.add_txt("_dmarc.example.com", "v=DMARC1; p=none")
     only = args.only.split(",")
-    maildog = Maildog(dns.port, args.checks)
+    maildog = Maildog(dns.port, args.checks, args.smtp_processes)
     cert, key = maildog.cert_and_key
     print(
         f"# {maildog_process.machine_summary()}, Maildog on {maildog_process.database_summary()}, "

@@ -94,7 +94,7 @@ def _raw_source(message_id: int) -> bytes | None:
 
 
 def check_messages(message_ids, stop: threading.Event | None = None) -> list[Message]:
-    """Check stored messages one at a time and save all their results in one transaction.
+    """Check stored messages one at a time and save all their results (and reports) in one transaction.
 
     Messages that no longer exist (deleted, or pushed out by the inbox's cap)
     are skipped. Once `stop` is set, checking ends before the next message and
@@ -105,6 +105,7 @@ def check_messages(message_ids, stop: threading.Event | None = None) -> list[Mes
     messages = list(Message.objects.filter(pk__in=message_ids).only(*FACT_FIELDS))
     checked_at = timezone.now()
     checked = []
+    report_settings: dict = {}  # each inbox's report settings, read once for the batch
     for message in messages:
         if stop is not None and stop.is_set():
             break
@@ -112,7 +113,7 @@ def check_messages(message_ids, stop: threading.Event | None = None) -> list[Mes
         if raw is None:
             continue
         summary = check_one(message, raw)
-        reports.run(message, raw, stop)  # the message report: one more step (the reports app)
+        reports.run(message, raw, stop, report_settings)  # the message report: one more step (the reports app)
         del raw
         if stop is not None and stop.is_set():
             break
@@ -120,8 +121,11 @@ def check_messages(message_ids, stop: threading.Event | None = None) -> list[Mes
         message.deliverability_verdict = summary["verdict"]
         message.deliverability_checked_at = checked_at
         checked.append(message)
-    save_results(checked)
-    reports.save(checked)
+    # One transaction for the verdicts and the reports: the write lock (SQLite) or the commit's
+    # flush (PostgreSQL) that storing mail waits for is taken once per batch.
+    with transaction.atomic():
+        save_results(checked)
+        reports.save(checked)
     return checked
 
 

@@ -14,6 +14,8 @@ they reach the database.
 """
 
 import logging
+import threading
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -160,15 +162,31 @@ def ingest_many(items: list[Incoming], summaries: list[Summary] | None = None) -
     return messages
 
 
-def close_stale_connection():
+# When each thread last looked at its connection (close_stale_connection with at_most_every).
+_looked = threading.local()
+
+
+def close_stale_connection(at_most_every: float = 0.0):
     """Drop this thread's database connection if it is broken or past its age, so the next query reconnects.
 
     Long-running processes (the SMTP listener, its worker threads) call it
     before each unit of work, as Django does between requests. Never inside an
     atomic block: closing there would break the caller's open transaction.
+
+    On PostgreSQL each look costs a round trip (Django's health check, `SELECT 1`,
+    before the next query). Callers that run many small units of work (a group
+    commit, an AUTH lookup) pass `at_most_every` (seconds): the connection is
+    then looked at that often, and at once after a database error on it (a
+    broken connection costs the unit of work that found it, not the next one).
     """
-    if not connection.in_atomic_block:
-        close_old_connections()
+    if connection.in_atomic_block:
+        return
+    now = time.monotonic()
+    recently = now - getattr(_looked, "at", -at_most_every) < at_most_every
+    if at_most_every and recently and not connection.errors_occurred:
+        return
+    _looked.at = now
+    close_old_connections()
 
 
 def store_each(items: list[Incoming]) -> list[Message | BaseException]:

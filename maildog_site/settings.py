@@ -416,6 +416,9 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("SECURE_HSTS_INCLUDE_SUBDOMAINS", "0" i
 SECURE_HSTS_PRELOAD = envbool("SECURE_HSTS_PRELOAD")
 
 # The SMTP process answers GET /health on this port when it is set (0: off).
+# SO_REUSEPORT on the SMTP listeners: several `runsmtp` processes of one user on one machine
+# listen on the same ports, and the kernel spreads new connections among them (docs/scaling.md).
+MAILDOG_SMTP_REUSE_PORT = envbool("MAILDOG_SMTP_REUSE_PORT")
 MAILDOG_SMTP_HEALTH_PORT = envint("MAILDOG_SMTP_HEALTH_PORT", 0)
 MAILDOG_SMTP_HEALTH_BIND = os.environ.get("MAILDOG_SMTP_HEALTH_BIND", MAILDOG_SMTP_BIND)
 

@@ -107,10 +107,20 @@ def failed(error: BaseException) -> dict:
     }
 
 
-def report_on(message: Message, raw: bytes, stop: threading.Event | None = None) -> Report:
-    """The (unsaved) report on a stored message; a check that raises gives a "failed" report."""
+def report_on(
+    message: Message, raw: bytes, stop: threading.Event | None = None, inbox_settings: dict | None = None
+) -> Report:
+    """The (unsaved) report on a stored message; a check that raises gives a "failed" report.
+
+    `inbox_settings` (inbox id -> InboxReportSettings) keeps each inbox's settings for a batch:
+    one query per inbox rather than per message.
+    """
     try:
-        data = build(raw, InboxReportSettings.for_inbox(message.inbox_id), stop)
+        if inbox_settings is None:
+            inbox_settings = {}
+        if message.inbox_id not in inbox_settings:
+            inbox_settings[message.inbox_id] = InboxReportSettings.for_inbox(message.inbox_id)
+        data = build(raw, inbox_settings[message.inbox_id], stop)
     except Exception as error:  # recorded on the report ("failed", with the reason) and logged with its traceback
         log.exception("report failed on message %s", message.pk)
         data = failed(error)
@@ -128,10 +138,13 @@ def report_on(message: Message, raw: bytes, stop: threading.Event | None = None)
 # --- the hooks the checks worker calls -------------------------------------------------
 
 
-def run(message: Message, raw: bytes, stop: threading.Event | None = None) -> None:
-    """Make the report on `message` (kept on it until `save`); nothing when MAILDOG_REPORTS is off."""
+def run(message: Message, raw: bytes, stop: threading.Event | None = None, inbox_settings: dict | None = None) -> None:
+    """Make the report on `message` (kept on it until `save`); nothing when MAILDOG_REPORTS is off.
+
+    Pass the same `inbox_settings` dict for the messages of a batch (see `report_on`).
+    """
     if settings.MAILDOG_REPORTS:
-        message._maildog_report = report_on(message, raw, stop)  # type: ignore[attr-defined]
+        message._maildog_report = report_on(message, raw, stop, inbox_settings)  # type: ignore[attr-defined]
 
 
 def save(messages) -> None:

@@ -7,13 +7,27 @@ rather than per message. Every caller still gets its reply only after its
 message is committed, or the exception that kept its own message out: a
 message that fails (in reading or in the database) does not fail the others
 of its batch (`inboxes.ingest.store_each`).
+
+On SQLite the storing connection never checkpoints the write-ahead log itself
+(`wal_autocheckpoint=0`): a checkpoint copies megabytes into the database and
+syncs it to disk, and the messages of the batch whose commit crossed the
+threshold would wait for it. `Checkpointer` runs a PASSIVE checkpoint (it
+waits for no reader or writer) every CHECKPOINT_EVERY seconds on a thread of
+its own, beside the storing. Durability is unchanged (`synchronous` is as the
+settings say): only who copies the log into the database, and when, moves.
 """
 
 import asyncio
+import logging
+import threading
 from concurrent.futures import ThreadPoolExecutor
+
+from django.db import DatabaseError, connection
 
 from inboxes.ingest import Incoming, close_stale_connection, store_each
 from metrics import instruments as metrics
+
+log = logging.getLogger("maildog.smtp")
 
 MAX_BATCH_MESSAGES = 200
 MAX_BATCH_BYTES = 32 * 1024 * 1024
@@ -23,9 +37,62 @@ MAX_BATCH_BYTES = 32 * 1024 * 1024
 _storing_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="maildog-store")
 
 
+# Seconds between looks at the storing connection's health (a round trip on PostgreSQL).
+CONNECTION_CHECK_EVERY = 1.0
+
+
+# SQLite: seconds between checkpoints of the write-ahead log (the storing connection makes none).
+CHECKPOINT_EVERY = 1.0
+_leaves_checkpoints = None  # the storing thread's SQLite connection once it stopped checkpointing itself
+
+
 def _store_batch(items):
-    close_stale_connection()
+    global _leaves_checkpoints
+    close_stale_connection(at_most_every=CONNECTION_CHECK_EVERY)
+    if connection.vendor == "sqlite":
+        connection.ensure_connection()
+        if connection.connection is not _leaves_checkpoints:
+            with connection.cursor() as cursor:
+                cursor.execute("PRAGMA wal_autocheckpoint=0")
+            _leaves_checkpoints = connection.connection
     return store_each(items)
+
+
+class Checkpointer:
+    """SQLite: a thread that checkpoints the write-ahead log every CHECKPOINT_EVERY seconds (see module docs)."""
+
+    def __init__(self, every: float = CHECKPOINT_EVERY):
+        self.every = every
+        self.checkpoints = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="maildog-checkpoint", daemon=True)
+
+    def start(self) -> "Checkpointer":
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        self._thread.join(timeout)
+
+    def checkpoint(self) -> None:
+        close_stale_connection()
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        self.checkpoints += 1
+
+    def _run(self) -> None:
+        try:
+            while not self._stop.wait(self.every):
+                try:
+                    self.checkpoint()
+                except DatabaseError:
+                    log.warning("SQLite checkpoint failed, trying again in %.0fs", self.every, exc_info=True)
+            self.checkpoint()  # what the last commits wrote, before the process ends
+        except DatabaseError:
+            log.warning("SQLite checkpoint at shutdown failed", exc_info=True)
+        finally:
+            connection.close()
 
 
 class BatchWriter:
@@ -35,6 +102,18 @@ class BatchWriter:
         self._pending: list[tuple[Incoming, asyncio.Future]] = []
         self._flushing = False
         self._on_stored = on_stored
+        self.checkpointer: Checkpointer | None = None
+
+    def start(self) -> None:
+        """With SQLite, start checkpointing the log beside the storing (the storing connection makes none)."""
+        if connection.vendor == "sqlite" and self.checkpointer is None:
+            self.checkpointer = Checkpointer().start()
+
+    def stop(self) -> None:
+        """After the last message was stored: the last checkpoint, and the thread ends."""
+        if self.checkpointer is not None:
+            self.checkpointer.stop()
+            self.checkpointer = None
 
     @property
     def busy(self) -> bool:

@@ -34,7 +34,7 @@ log = logging.getLogger("maildog.smtp")
 
 
 def _find_inbox_id(username: str, password: str):
-    close_stale_connection()
+    close_stale_connection(at_most_every=1.0)
     return find_inbox_id(username, password)
 
 

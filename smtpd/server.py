@@ -51,6 +51,7 @@ class SMTPService:
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
+        self.handler.writer.start()
         for listener in self.listeners:
             server = await loop.create_server(
                 partial(self._protocol, listener),
@@ -60,6 +61,8 @@ class SMTPService:
                 # (then counted, or refused with 421), instead of being dropped.
                 backlog=max(100, settings.MAILDOG_MAX_SESSIONS),
                 reuse_address=True,
+                # Several smtp processes on one machine may share the port; the kernel spreads connections.
+                reuse_port=settings.MAILDOG_SMTP_REUSE_PORT,
                 family=socket.AF_INET6 if ":" in self.bind else socket.AF_INET,
             )
             self.servers.append(server)
@@ -104,6 +107,7 @@ class SMTPService:
         for server in self.servers:
             await server.wait_closed()
         self.servers.clear()
+        await asyncio.to_thread(handler.writer.stop)
         # Live events of messages already answered with 250 still go out before the loop ends.
         await handler.announcer.drain(timeout=5)
         if handler.background:

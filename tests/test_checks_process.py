@@ -5,6 +5,7 @@ As the Procfile runs them: `runsmtp` with MAILDOG_AUTH_CHECKS_PROCESS=1 and
 PostgreSQL), mail sent over verified STARTTLS from concurrent sessions.
 """
 
+import os
 import re
 import smtplib
 import time
@@ -96,6 +97,9 @@ def test_runchecks_checks_what_runsmtp_stored_and_resumes_after_a_restart(
     checks = maildog_processes.start("runchecks", manage("runchecks"), env)
     smtp.wait_port(port)
     checks.wait_output("Checks running")
+    # Below the SMTP process's CPU priority: on busy cores the 250s go first, the checks catch up.
+    assert os.getpriority(os.PRIO_PROCESS, checks.popen.pid) == min(19, os.getpriority(os.PRIO_PROCESS, 0) + 10)
+    assert os.getpriority(os.PRIO_PROCESS, smtp.popen.pid) == os.getpriority(os.PRIO_PROCESS, 0)
 
     acknowledged = send_concurrently(port, inbox, client_tls_context)
     # Every 250 is a stored message, each once, in the inbox's sequence.
@@ -118,6 +122,26 @@ def test_runchecks_checks_what_runsmtp_stored_and_resumes_after_a_restart(
     # The SMTP process did not check anything itself, and nothing failed on either side.
     assert "Traceback" not in smtp.output() + checks.output() + restarted.output()
     assert smtp.stop() == 0 and restarted.stop() == 0
+
+
+def test_two_runsmtp_processes_share_the_port_with_reuse_port(
+    maildog_processes, inbox, processes_env, client_tls_context
+):
+    env, port = processes_env
+    command = "MAILDOG_AUTH_CHECKS_PROCESS=1 MAILDOG_SMTP_REUSE_PORT=1 " + manage("runsmtp")
+    first = maildog_processes.start("runsmtp-1", command, env)
+    first.wait_port(port)
+    second = maildog_processes.start("runsmtp-2", command, env)
+    second.wait_output("SMTP listening")  # the same port: the kernel spreads new connections between them
+
+    acknowledged = send_concurrently(port, inbox, client_tls_context, sessions=24, per_session=5)
+    assert len(set(acknowledged)) == 24 * 5
+    stored = Message.objects.filter(inbox=inbox)
+    assert set(stored.values_list("pk", flat=True)) == set(acknowledged)
+    assert sorted(stored.values_list("seq", flat=True)) == list(range(1, len(acknowledged) + 1))
+    assert first.stop() == 0 and second.stop() == 0
+    # Both took sessions (each logs one line per session): 24 connections all on one side has odds of 2 ** -23.
+    assert "smtp_session" in first.output() and "smtp_session" in second.output()
 
 
 async def test_the_poller_finds_new_messages_and_those_committed_late(inbox, monkeypatch):
@@ -208,3 +232,34 @@ def test_runchecks_sends_the_message_checked_webhook_itself(
         assert checks.stop() == 0 and "Traceback" not in checks.output()
     finally:
         receiver.close()
+
+
+def test_a_batch_reads_each_inboxs_report_settings_once_and_saves_in_one_transaction(inbox, team, monkeypatch):
+    from django.test.utils import CaptureQueriesContext
+
+    from inboxes.models import Inbox
+    from reports import service as reports
+    from reports.models import InboxReportSettings, Report
+
+    other = Inbox.objects.create(team=team, name="Other")
+    InboxReportSettings.objects.create(inbox=other, expected_site_url="https://shop.example")
+    messages = [store_message(box, f"Subject: {n}\r\n\r\nx\r\n".encode()) for n in range(3) for box in (inbox, other)]
+    Message.objects.update(deliverability_checked_at=None, deliverability_verdict="")
+    transactions = []  # the outermost atomic block each save ran in
+
+    def in_transaction(save):
+        def saving(messages):
+            transactions.append(connection.atomic_blocks[0] if connection.in_atomic_block else None)
+            return save(messages)
+
+        return saving
+
+    monkeypatch.setattr(service, "save_results", in_transaction(service.save_results))
+    monkeypatch.setattr(reports, "save", in_transaction(reports.save))
+    with CaptureQueriesContext(connection) as queries:
+        checked = check_messages([message.pk for message in messages])
+    assert len(checked) == 6 and Report.objects.filter(message__in=messages).count() == 6
+    table = InboxReportSettings._meta.db_table
+    assert len([q for q in queries.captured_queries if f'FROM "{table}"' in q["sql"]]) == 2  # one per inbox
+    # The verdicts and the reports: one transaction (the test itself runs outside any).
+    assert len(transactions) == 2 and transactions[0] is not None and transactions[0] is transactions[1]

@@ -386,3 +386,19 @@ def test_malformed_urls_are_findings_not_failures(smtp_server, inbox):
         (1, "http://[::1/"),
         (2, "https://shop.maildog-tests.net:99999/"),
     ]
+
+
+def test_each_prefilter_passes_every_text_its_pattern_finds_something_in():
+    from reports.content import LEFTOVERS, PREFILTERS
+
+    patterns = {check: pattern for pattern, _, check, *_ in LEFTOVERS}
+    assert set(PREFILTERS) <= set(patterns)
+    samples = [
+        "Hi , your order", "Hello\u00a0!", "Dear\t:", "THANKS .", "Total: None", "None.", "items: []", "{} left",
+        "<Order object at 0x7f3a2b1c>", "see object at 0xdeadbeef", "Hi, Ann", "None of these", "[1] {x}",
+    ]  # fmt: skip
+    for check, required in PREFILTERS.items():
+        for text in samples:
+            if patterns[check].search(text):
+                assert required(text), (check, text)
+        assert any(patterns[check].search(text) for text in samples), check  # each pattern is exercised

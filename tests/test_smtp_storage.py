@@ -4,6 +4,9 @@ import smtplib
 import threading
 from email.message import EmailMessage
 
+import pytest
+from django.db import connection
+
 from inboxes.models import Inbox, Message
 
 from .conftest import set_failing_writes
@@ -92,3 +95,54 @@ def test_concurrent_clients_every_message_stored_once_in_its_inbox(smtp_server, 
     for inbox in inboxes:
         seqs = sorted(Message.objects.filter(inbox=inbox).values_list("seq", flat=True))
         assert seqs == list(range(1, len(seqs) + 1))
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="only a database server can drop a connection")
+def test_a_storing_connection_the_server_dropped_costs_at_most_one_451(smtp_server, inbox, client_tls_context):
+    """The storing thread looks at its connection's health at most every second (a round trip each):
+    a connection the server dropped meanwhile fails the message that finds it, with 451; the next is stored."""
+    client = smtplib.SMTP(smtp_server.host, smtp_server.starttls_port, timeout=10)
+    client.starttls(context=client_tls_context)
+    client.login(inbox.smtp_username, inbox.smtp_password)
+    assert client.sendmail("app@example.com", ["a@example.com"], MESSAGE) == {}  # the storing connection is open
+    with connection.cursor() as cursor:  # as a restart of the server would: every other session of the database
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid()"
+        )
+    codes = []
+    for _ in range(3):
+        client.mail("app@example.com")
+        client.rcpt("a@example.com")
+        codes.append(client.data(MESSAGE)[0])
+    client.quit()
+    assert codes in ([250, 250, 250], [451, 250, 250])
+    assert Message.objects.filter(inbox=inbox).count() == 1 + codes.count(250)
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's write-ahead log")
+def test_sqlite_log_is_checkpointed_beside_the_storing_not_by_it(smtp_server, inbox, client_tls_context):
+    import time
+
+    from smtpd import batching
+
+    client = smtplib.SMTP(smtp_server.host, smtp_server.starttls_port, timeout=10)
+    client.starttls(context=client_tls_context)
+    client.login(inbox.smtp_username, inbox.smtp_password)
+    assert client.sendmail("app@example.com", ["a@example.com"], MESSAGE) == {}
+    client.quit()
+
+    def autocheckpoint():
+        with connection.cursor() as cursor:  # the storing thread's own connection
+            cursor.execute("PRAGMA wal_autocheckpoint")
+            return cursor.fetchone()[0]
+
+    assert batching._storing_thread.submit(autocheckpoint).result(10) == 0
+    checkpointer = smtp_server.service.handler.writer.checkpointer
+    seen = checkpointer.checkpoints
+    deadline = time.monotonic() + 15
+    while checkpointer.checkpoints == seen:
+        assert time.monotonic() < deadline, "no checkpoint"
+        time.sleep(0.05)
+    smtp_server.stop(grace=1.0)
+    assert smtp_server.service.handler.writer.checkpointer is None  # stopped with the service

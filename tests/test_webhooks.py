@@ -297,3 +297,36 @@ def test_the_api_manages_webhooks(client, member, outsider, inbox, api_key, rece
     assert call("get", base, api_key(outsider)).status_code == 404
     assert call("patch", f"{base}{hook['id']}/", api_key(member), enabled=False).json()["enabled"] is False
     assert call("delete", f"{base}{hook['id']}/", api_key(member)).status_code == 204
+
+
+def test_a_flood_of_events_is_queued_in_groups_without_looking_for_due_deliveries_each_time(monkeypatch):
+    """Per stored message the SMTP side notifies; the worker takes events in groups and looks at the
+    deliveries only when one was queued, when asked to, or when its poll is due."""
+    from webhooks import worker as webhook_worker
+
+    monkeypatch.setattr(webhook_worker, "POLL", 3600.0)
+    groups: list[int] = []
+    looks: list[str] = []
+    queued = {"deliveries": 0}
+
+    def queue_events(events):
+        groups.append(len(events))
+        return queued["deliveries"]
+
+    monkeypatch.setattr(deliveries, "queue_events", queue_events)
+    monkeypatch.setattr(deliveries, "claim_due", lambda limit, hold: looks.append("claim") or [])
+    monkeypatch.setattr(deliveries, "seconds_until_next_due", lambda: None)
+    running = webhook_worker.WebhookWorker().start()
+    try:
+        wait_until(lambda: looks == ["claim"])  # at start: what a previous process left
+        for message_id in range(500):
+            running.notify("message.new", [(message_id, 1)])
+        wait_until(lambda: sum(groups) == 500)
+        assert len(groups) < 500 and looks == ["claim"]  # grouped, and no look without a queued delivery
+        queued["deliveries"] = 1
+        running.notify("message.new", [(500, 1)])
+        wait_until(lambda: len(looks) == 2)  # a queued delivery is sent at once
+        running.wake()
+        wait_until(lambda: len(looks) == 3)
+    finally:
+        running.stop(timeout=5)

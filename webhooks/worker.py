@@ -8,10 +8,17 @@ Deliveries live in the database: after a restart, or in another process,
 pending ones are found and sent when due (`claim_due` keeps two workers from
 sending the same one). The worker looks at the database when woken and at
 least every POLL seconds.
+
+Under a flood the SMTP side notifies for every message: the events are taken
+at most every EVENT_GAP seconds (one query for a whole group, and none of the
+deliveries tables' queries unless a delivery was queued, one was asked for or
+the poll is due), so a thread that would wake per message costs the storing
+of mail nothing per message.
 """
 
 import logging
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor, wait
 
 from django.conf import settings
@@ -24,6 +31,7 @@ log = logging.getLogger("maildog.webhooks")
 POLL = 5.0  # seconds
 BATCH = 10
 SENDERS = 4
+EVENT_GAP = 0.1  # seconds: events arriving meanwhile are queued together
 
 
 def _deliver(delivery) -> None:
@@ -40,6 +48,7 @@ class WebhookWorker:
         self._lock = threading.Lock()
         self._events: list[tuple[str, int, int]] = []
         self._wake = threading.Event()
+        self._look = False  # look for due deliveries in the next round (not only queue events)
         self._stop = threading.Event()
         self._senders = ThreadPoolExecutor(max_workers=SENDERS, thread_name_prefix="maildog-webhook")
         self._thread = threading.Thread(target=self._run, name="maildog-webhooks", daemon=True)
@@ -59,6 +68,8 @@ class WebhookWorker:
         self._wake.set()
 
     def wake(self) -> None:
+        """Look for due deliveries now (at start, or when one was queued elsewhere)."""
+        self._look = True
         self._wake.set()
 
     def stop(self, timeout: float) -> None:
@@ -84,12 +95,13 @@ class WebhookWorker:
             events, self._events = self._events, []
         return events
 
-    def _queue_events(self) -> None:
+    def _queue_events(self) -> int:
+        """Queue deliveries for the events taken; returns how many were queued."""
         events = self._take_events()
         if not events:
-            return
+            return 0
         try:
-            deliveries.queue_events(events)
+            return deliveries.queue_events(events)
         except DatabaseError:
             with self._lock:
                 self._events[:0] = events  # kept for the next round
@@ -104,22 +116,25 @@ class WebhookWorker:
             wait([self._senders.submit(_deliver, delivery) for delivery in due])
 
     def _run(self) -> None:
-        timeout = 0.0
+        look_at = time.monotonic()  # when to look for due deliveries next, events or not
         try:
             while not self._stop.is_set():
-                self._wake.wait(timeout)
+                self._wake.wait(max(0.0, look_at - time.monotonic()))
                 self._wake.clear()
                 if self._stop.is_set():
                     break
+                look, self._look = self._look or time.monotonic() >= look_at, False
                 try:
                     close_old_connections()
-                    self._queue_events()
-                    self._send_due()
-                    due_in = deliveries.seconds_until_next_due()
-                    timeout = POLL if due_in is None else min(POLL, due_in)
+                    if self._queue_events() or look:
+                        self._send_due()
+                        due_in = deliveries.seconds_until_next_due()
+                        look_at = time.monotonic() + (POLL if due_in is None else min(POLL, due_in))
                 except DatabaseError:
                     log.warning("webhooks: database unavailable, trying again in %.0fs", POLL, exc_info=True)
-                    timeout = POLL
+                    look_at = time.monotonic() + POLL
+                # Events that come meanwhile wait for the next round together (see the module docs).
+                self._stop.wait(EVENT_GAP)
             try:
                 self._queue_events()
             except DatabaseError:
