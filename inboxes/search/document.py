@@ -23,6 +23,7 @@ MAX_LEXEME = 500
 MAX_VECTOR_TEXT = 400_000  # characters of tsvector text: well under PostgreSQL's 1 MB per tsvector
 # Query field -> tsvector weight (subject A, senders B, recipients C, body and attachment names D)
 WEIGHTS = {"subject": "A", "from": "B", "to": "C", "body": "D"}
+_BODY_POSITIONS = [str(number) for number in range(MAX_POSITION + 1)]  # "0" ... "16383"
 MAX_ADDRESSES = 50  # whole-address words per field (a hostile To: can list thousands)
 # An address in a header or envelope: something@something, between the usual delimiters.
 ADDRESS_IN_TEXT = re.compile(r"""[^\s<>()\[\],;:"']+@[^\s<>()\[\],;:"']+""")
@@ -69,7 +70,7 @@ def tsvector(indexed: dict[str, str]) -> str:
 
     A word appears once per occurrence; PostgreSQL sorts them and merges the
     positions as it reads the text, so Python runs no code per word (the
-    formatting is `map` over a C method). Body positions carry no letter (D is
+    formatting is joins over `map` and `zip`). Body positions carry no letter (D is
     the default weight). A gap between fields keeps a phrase from spanning two.
     Positions stop at 16,383 (PostgreSQL's last) and words over MAX_LEXEME
     characters are left out.
@@ -85,8 +86,14 @@ def tsvector(indexed: dict[str, str]) -> str:
         if max(map(len, words)) > MAX_LEXEME:  # rare: keep the others at their positions
             kept = [(word, number) for word, number in zip(words, at) if len(word) <= MAX_LEXEME]
             words, at = [word for word, _ in kept], [number for _, number in kept]
-        template = "'{}':{}" if weight == "D" else "'{}':{}" + weight
-        piece = " ".join(map(template.format, words, at))
+            if not words:
+                continue
+        # "'word':position" for each word, by two joins in C over ready-made position texts (three
+        # times faster than formatting each entry: the body has hundreds of words).
+        positions = _BODY_POSITIONS[at[0] : at[-1] + 1] if isinstance(at, range) else list(map(str, at))
+        if weight != "D":
+            positions = [number + weight for number in positions]
+        piece = "'" + " '".join(map("':".join, zip(words, positions)))
         room = MAX_VECTOR_TEXT - sum(map(len, pieces))
         if len(piece) > room:  # a hostile message: what fits (PostgreSQL refuses a tsvector over 1 MB)
             pieces.append(piece[:room].rsplit(" ", 1)[0])
