@@ -103,7 +103,8 @@ CASES = [
     ("from:ann", {"reset"}),  # display names and addresses, not recipients
     ("from:ann.lee@shop.example", {"reset"}),
     ("from:ANN.LEE@Shop.Example", {"reset"}),  # a whole address is one word of the index, any case
-    ('from:"billing@acme.example"', {"invoice"}),
+    ('from:"billing@acme.example"', {"invoice"}),  # quoted: the words in a row
+    ('from:"lee@shop.example"', {"reset"}),
     ("from:lee@shop.example", set()),  # another address, not the tail of ann.lee@shop.example
     ("from:app@example.com", {"reset", "cafe"}),  # the envelope sender counts as a sender
     ("-from:billing@acme.example", {"reset", "digest", "cafe"}),

@@ -9,6 +9,7 @@ A query is a list of terms, all of which must match (AND):
 - a word ending in `*` matches words that begin with it (`4829*`);
   `from:` and `to:` values without an @ match the beginning of their last word
   (`from:ann` finds ann.lee@example.com), and so do words with digits in them (codes);
+  `from:` and `to:` with a whole address (`from:ann@example.com`, unquoted) match that address;
 - `-term` excludes what the term matches;
 - `has:attachment`, `is:read`, `is:unread`, `before:`/`after:` (a date, or an
   ISO 8601 time), `size:>1mb` (also `<`, `>=`, `<=`; kb, mb, bytes),
@@ -154,8 +155,9 @@ def text_term(value: str, field_name: str | None = None, *, phrase: bool = False
         raise QueryError(f"Too many words in one term (at most {MAX_WORDS}).")
     if any(len(word) > MAX_WORD_LENGTH for word in words):
         raise QueryError(f"A word is too long (at most {MAX_WORD_LENGTH} characters).")
-    if field_name in ("from", "to") and ADDRESS_RE.match(value.strip().rstrip(".")):
-        # A whole address is one word of the index (document.address_words): one lookup.
+    if field_name in ("from", "to") and not phrase and ADDRESS_RE.match(value.strip().rstrip(".")):
+        # A whole address is one word of the index (document.address_words): one lookup. Quoted, or
+        # through the API's field filters (phrases), it stays the words of the address in a row.
         return Text((address_word(value.strip().rstrip(".")),), field_name, False, negated, shown=tuple(words))
     # A name or the start of an address (from:ann) is a beginning; a whole address
     # (from:ann@example.com) is not: its last word ("com") begins half the index.
