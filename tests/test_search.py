@@ -500,6 +500,30 @@ def test_count_too_costly_falls_back_to_a_smaller_cap(corpus, inbox, monkeypatch
         assert cursor.fetchone()[0] == "0"
 
 
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL bounds the count's time")
+def test_a_common_phrase_is_counted_from_the_smaller_cap(inbox, monkeypatch):
+    from inboxes.search.backend import Search
+
+    for n in range(3):
+        store_message(inbox, raw(f"Shipped {n}", body="your order has shipped"))
+    tried = []
+    counted = Search.count
+
+    def recording(self, cap=10_000):
+        tried.append(cap)
+        return counted(self, cap)
+
+    monkeypatch.setattr(Search, "count", recording)
+    phrase = search(inbox.pk, '"order has shipped"')
+    phrase.page(limit=2)  # fills its page inside the window: common
+    assert phrase.common
+    assert phrase.bounded_count() == (3, False) and tried == [1_000]
+    word = search(inbox.pk, "shipped")
+    word.page(limit=2)
+    tried.clear()
+    assert word.bounded_count() == (3, False) and tried == [10_000]
+
+
 def test_migrate_puts_back_an_index_a_table_rebuild_dropped(corpus, inbox):
     index.drop(connection)  # what rebuilding the message table does to SQLite's triggers
     call_command("migrate", verbosity=0)  # nothing to apply: post_migrate still checks the index
