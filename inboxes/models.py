@@ -1,7 +1,8 @@
+import functools
 import secrets
 
 from django.conf import settings
-from django.db import models
+from django.db import connection, models
 from django.urls import reverse
 from django.utils import timezone
 
@@ -75,13 +76,17 @@ class SearchVectorField(models.Field):
         on SQLite the column holds the whole-address words FTS5's triggers add (inboxes.search.index)."""
         value = getattr(model_instance, self.attname)
         if value is None and add:
-            from django.db import connection
-
-            from .search.document import search_terms
-
-            value = search_terms(model_instance, connection.vendor)
+            value = _search_document().search_terms(model_instance, connection.vendor)
             setattr(model_instance, self.attname, value)
         return value
+
+
+@functools.cache
+def _search_document():
+    # Imported on first use (inboxes.search imports this module), then looked up once.
+    from .search import document
+
+    return document
 
 
 class MessageQuerySet(models.QuerySet):
