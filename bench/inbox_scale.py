@@ -313,11 +313,11 @@ def fill(inbox, count: int, corpus: Corpus, start_seq: int, batch: int = 5000) -
             if postgres:
                 copy_rows(connection, [row + (vector(row, words),) for row, words in zip(rows, body_vectors)])
             else:
-                placeholders = ", ".join(["%s"] * len(COLUMNS))
+                placeholders = ", ".join(["%s"] * (len(COLUMNS) + 1))
                 with connection.cursor() as cursor:
                     cursor.executemany(
-                        f"INSERT INTO inboxes_message ({', '.join(COLUMNS)}) VALUES ({placeholders})",
-                        [sqlite_row(row) for row in rows],
+                        f"INSERT INTO inboxes_message ({', '.join(COLUMNS)}, search_vector) VALUES ({placeholders})",
+                        [sqlite_row(row) + [address_terms(row)] for row in rows],
                     )
         done += size
         if done % 50000 < batch:
@@ -351,6 +351,20 @@ def vector(row, body_words: str) -> str:
     return tsvector(head) + " " + body_words
 
 
+def address_terms(row) -> str:
+    """SQLite: the whole-address words ingest keeps in search_vector (inboxes.search.document.sqlite_terms)."""
+    from inboxes.search.document import sqlite_terms
+
+    by_name = dict(zip(COLUMNS, row))
+    return sqlite_terms(
+        by_name["from_header"],
+        by_name["envelope_from"],
+        by_name["to_header"],
+        by_name["cc_header"],
+        json.loads(by_name["envelope_to"]),
+    )
+
+
 def sqlite_row(row):
     row = list(row)
     for position in (2, 9):
@@ -373,7 +387,7 @@ def measure_ingest(inbox, corpus: Corpus, messages: int, rounds: int) -> tuple[f
     from inboxes import ingest
     from inboxes.ingest import Incoming, SessionFacts, ingest_many
     from inboxes.models import Message
-    from inboxes.search import index
+    from inboxes.search import document, index
 
     received = datetime(2026, 1, 1, tzinfo=dt_timezone.utc)
     raws = [corpus.message(10**8 + n, received)["raw"] for n in range(messages)]
@@ -388,28 +402,23 @@ def measure_ingest(inbox, corpus: Corpus, messages: int, rounds: int) -> tuple[f
         Message.objects.filter(inbox=inbox).delete()
         return rate
 
+    def run_without() -> float:
+        """Without: no index (no triggers and FTS5 table; no GIN index), and no search words computed at ingest."""
+        index.drop(connection)
+        building, terms = ingest.message_tsvector, document.search_terms
+        ingest.message_tsvector = lambda message: None
+        document.search_terms = lambda message, vendor: None
+        try:
+            return run()
+        finally:
+            ingest.message_tsvector, document.search_terms = building, terms
+            index.create(connection)
+
     with_index, without = [], []
     run()  # warm-up
     for _ in range(rounds):
         with_index.append(run())
-        if connection.vendor == "sqlite":
-            with connection.cursor() as cursor:
-                for trigger in index.TRIGGERS:
-                    cursor.execute(f"DROP TRIGGER {trigger}")
-            without.append(run())
-            with connection.cursor() as cursor:
-                cursor.execute(f"DROP TABLE {index.FTS_TABLE}")
-            index.create(connection)
-        else:
-            # Without: no GIN index and no tsvector built at ingest.
-            index.drop(connection)
-            building = ingest.message_tsvector
-            ingest.message_tsvector = lambda message: None
-            try:
-                without.append(run())
-            finally:
-                ingest.message_tsvector = building
-            index.create(connection)
+        without.append(run_without())
     return statistics.median(with_index), statistics.median(without)
 
 

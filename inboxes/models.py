@@ -1,7 +1,8 @@
+import functools
 import secrets
 
 from django.conf import settings
-from django.db import models
+from django.db import connection, models
 from django.urls import reverse
 from django.utils import timezone
 
@@ -64,11 +65,28 @@ class SearchVectorField(models.Field):
 
     Built in Python (`inboxes.search.document`), which costs a fraction of
     PostgreSQL's own `to_tsvector`. SQLite keeps its index in an FTS5 table and
-    leaves this column empty.
+    keeps here only the whole-address words that its triggers add to it.
     """
 
     def db_type(self, connection):
         return "tsvector" if connection.vendor == "postgresql" else "text"
+
+    def pre_save(self, model_instance, add):
+        """A new message gets its search words however it is created (ingest, bulk_create, a test's create);
+        on SQLite the column holds the whole-address words FTS5's triggers add (inboxes.search.index)."""
+        value = getattr(model_instance, self.attname)
+        if value is None and add:
+            value = _search_document().search_terms(model_instance, connection.vendor)
+            setattr(model_instance, self.attname, value)
+        return value
+
+
+@functools.cache
+def _search_document():
+    # Imported on first use (inboxes.search imports this module), then looked up once.
+    from .search import document
+
+    return document
 
 
 class MessageQuerySet(models.QuerySet):

@@ -102,6 +102,15 @@ CASES = [
     ('"password your"', set()),
     ("from:ann", {"reset"}),  # display names and addresses, not recipients
     ("from:ann.lee@shop.example", {"reset"}),
+    ("from:ANN.LEE@Shop.Example", {"reset"}),  # a whole address is one word of the index, any case
+    ('from:"billing@acme.example"', {"invoice"}),  # quoted: the words in a row
+    ('from:"lee@shop.example"', {"reset"}),
+    ("from:lee@shop.example", set()),  # another address, not the tail of ann.lee@shop.example
+    ("from:app@example.com", {"reset", "cafe"}),  # the envelope sender counts as a sender
+    ("-from:billing@acme.example", {"reset", "digest", "cafe"}),
+    ("to:carol@example.com", {"reset"}),  # Cc and envelope
+    ("to:hidden@example.com has:attachment", set()),
+    ("from:billing@acme.example has:attachment", {"invoice"}),
     ("from:billing", {"invoice"}),
     ("from:acme", {"invoice"}),
     ("to:carol", {"reset"}),  # Cc
@@ -379,12 +388,25 @@ def test_rebuild_command_restores_a_lost_index(corpus, inbox, capsys):
 
 
 def test_messages_stored_outside_ingest_are_indexed_by_create(inbox):
-    """Rows written by other means (an import, an old version) get their index entries from the rebuild."""
-    message = Message.objects.create(inbox=inbox, seq=1, subject="Imported row", size=1, raw=b"x")
-    if connection.vendor == "postgresql":
-        assert search(inbox.pk, "imported").page() == []
-        call_command("rebuild_search_index")
+    """Rows written by other means (an import, a test's create) get their index entries as they are saved."""
+    message = Message.objects.create(
+        inbox=inbox, seq=1, subject="Imported row", from_header="Imp <imp@old.example>", size=1, raw=b"x"
+    )
     assert search(inbox.pk, "imported").page() == [message.pk]
+    assert search(inbox.pk, "from:imp@old.example").page() == [message.pk]
+
+
+def test_whole_addresses_are_single_words_within_bounds():
+    from inboxes.search.document import MAX_ADDRESSES, address_words
+    from inboxes.search.query import address_word
+
+    assert address_words('"bob@x" <Bob@Y.example>, q@z.') == ["bobq40qx", "bobq40qyq2eqexample", "qqq40qz"]
+    assert address_word("ünï@x.example") == "qfcqnqefqq40qxq2eqexample"
+    many = ", ".join(f"user{n}@example.com" for n in range(MAX_ADDRESSES * 4))
+    assert len(address_words(many)) == MAX_ADDRESSES
+    assert address_words("no address here") == []
+    # The query highlights the address's words, not the index's spelling of it.
+    assert parse("from:ann@shop.example").highlight_words == [("ann", False), ("shop", False), ("example", False)]
 
 
 # --- Bulk actions on a whole result and on nothing -----------------------------------
@@ -476,6 +498,30 @@ def test_count_too_costly_falls_back_to_a_smaller_cap(corpus, inbox, monkeypatch
     with connection.cursor() as cursor:  # the timeout was local to the attempt
         cursor.execute("SHOW statement_timeout")
         assert cursor.fetchone()[0] == "0"
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL bounds the count's time")
+def test_a_common_phrase_is_counted_from_the_smaller_cap(inbox, monkeypatch):
+    from inboxes.search.backend import Search
+
+    for n in range(3):
+        store_message(inbox, raw(f"Shipped {n}", body="your order has shipped"))
+    tried = []
+    counted = Search.count
+
+    def recording(self, cap=10_000):
+        tried.append(cap)
+        return counted(self, cap)
+
+    monkeypatch.setattr(Search, "count", recording)
+    phrase = search(inbox.pk, '"order has shipped"')
+    phrase.page(limit=2)  # fills its page inside the window: common
+    assert phrase.common
+    assert phrase.bounded_count() == (3, False) and tried == [1_000]
+    word = search(inbox.pk, "shipped")
+    word.page(limit=2)
+    tried.clear()
+    assert word.bounded_count() == (3, False) and tried == [10_000]
 
 
 def test_migrate_puts_back_an_index_a_table_rebuild_dropped(corpus, inbox):

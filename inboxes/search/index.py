@@ -15,6 +15,9 @@ Both split text into runs of letters and digits, lower-cased, exactly as
 **SQLite**: a contentless FTS5 table `inboxes_message_search` whose rowid is
 the message id, with one more column, `inbox` ("i<inbox id>"), so that a
 search reads only its inbox's entries, newest first, and stops after a page.
+The whole-address words (document.address_words) cannot be found by SQL in a
+header, so ingest keeps them in the row's `search_vector` column (unused
+otherwise on SQLite) and the triggers append them to sender and recipients.
 Triggers on the message table keep it in step inside the writing transaction
 (ingest, the cap's deletes, message and inbox deletion, updates of indexed
 columns). A contentless table forgets the text: a delete hands the old values
@@ -38,11 +41,15 @@ PG_INDEX = "inboxes_message_search_gin"
 TRIGGERS = ("inboxes_message_search_insert", "inboxes_message_search_delete", "inboxes_message_search_update")
 
 # The FTS5 columns and how each is computed from a message row (R is NEW or OLD).
+# search_vector holds "<senders' whole-address words>/<recipients' ...>" (document.sqlite_terms).
+_TERMS = "coalesce({r}.search_vector, '/')"
 _FTS_VALUES = {
     "inbox": "'i' || {r}.inbox_id",
     "subject": "{r}.subject",
-    "sender": "{r}.from_header || ' ' || {r}.envelope_from",
-    "recipients": "{r}.to_header || ' ' || {r}.cc_header || ' ' || {r}.envelope_to",
+    "sender": "{r}.from_header || ' ' || {r}.envelope_from || ' ' || "
+    f"substr({_TERMS}, 1, instr({_TERMS}, '/') - 1)",
+    "recipients": "{r}.to_header || ' ' || {r}.cc_header || ' ' || {r}.envelope_to || ' ' || "
+    f"substr({_TERMS}, instr({_TERMS}, '/') + 1)",
     "body": "{r}.text_body || ' ' || {r}.attachment_names",
 }
 FTS_COLUMNS = tuple(_FTS_VALUES)
@@ -56,6 +63,7 @@ INDEXED_COLUMNS = (
     "envelope_to",
     "text_body",
     "attachment_names",
+    "search_vector",
 )
 
 
@@ -68,8 +76,9 @@ def _sqlite_statements() -> list[str]:
     delete = f"INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, {columns}) VALUES ('delete', OLD.id, {_values('OLD')});"
     insert = f"INSERT INTO {FTS_TABLE}(rowid, {columns}) VALUES (NEW.id, {_values('NEW')});"
     return [
+        # columnsize=0: no per-row column sizes (only ranking reads them; results are ordered by id).
         f"CREATE VIRTUAL TABLE IF NOT EXISTS {FTS_TABLE} USING fts5({columns}, content='', "
-        "tokenize='unicode61 remove_diacritics 0', detail=full)",
+        "tokenize='unicode61 remove_diacritics 0', detail=full, columnsize=0)",
         f"CREATE TRIGGER IF NOT EXISTS {TRIGGERS[0]} AFTER INSERT ON {MESSAGE_TABLE} BEGIN {insert} END",
         f"CREATE TRIGGER IF NOT EXISTS {TRIGGERS[1]} AFTER DELETE ON {MESSAGE_TABLE} BEGIN {delete} END",
         f"CREATE TRIGGER IF NOT EXISTS {TRIGGERS[2]} AFTER UPDATE OF {', '.join(INDEXED_COLUMNS)} ON {MESSAGE_TABLE} "
@@ -146,6 +155,7 @@ def rebuild(connection=default_connection) -> None:
     """Build the index again from the messages (what `manage.py rebuild_search_index` runs)."""
     if connection.vendor == "sqlite":
         drop(connection)
+        fill_terms(connection)
         create(connection)
         with connection.cursor() as cursor:
             cursor.execute(f"INSERT INTO {FTS_TABLE}({FTS_TABLE}) VALUES ('optimize')")
@@ -178,6 +188,33 @@ def fill_vectors(connection=default_connection, *, only_missing: bool, batch: in
                 indexed = fields(subject, from_header, envelope_from, to_header, cc_header, recipients, text, names)
                 values.append((tsvector(indexed), message_id))
             cursor.executemany(f"UPDATE {MESSAGE_TABLE} SET {PG_COLUMN} = %s::tsvector WHERE id = %s", values)
+            done += len(rows)
+            last_id = rows[-1][0]
+
+
+def fill_terms(connection=default_connection, *, batch: int = 2000) -> int:
+    """SQLite: write search_vector (the whole-address words) for every message, in batches; returns how many.
+
+    Run with the triggers dropped (`rebuild`): the FTS5 table is filled after, in one statement.
+    """
+    from .document import sqlite_terms
+
+    done, last_id = 0, 0
+    while True:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT id, from_header, envelope_from, to_header, cc_header, envelope_to FROM {MESSAGE_TABLE} "
+                "WHERE id > %s ORDER BY id LIMIT %s",
+                [last_id, batch],
+            )
+            rows = cursor.fetchall()
+            if not rows:
+                return done
+            values = []
+            for message_id, from_header, envelope_from, to_header, cc_header, envelope_to in rows:
+                recipients = json.loads(envelope_to) if envelope_to else []
+                values.append((sqlite_terms(from_header, envelope_from, to_header, cc_header, recipients), message_id))
+            cursor.executemany(f"UPDATE {MESSAGE_TABLE} SET {PG_COLUMN} = %s WHERE id = %s", values)
             done += len(rows)
             last_id = rows[-1][0]
 

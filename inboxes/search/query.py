@@ -9,6 +9,7 @@ A query is a list of terms, all of which must match (AND):
 - a word ending in `*` matches words that begin with it (`4829*`);
   `from:` and `to:` values without an @ match the beginning of their last word
   (`from:ann` finds ann.lee@example.com), and so do words with digits in them (codes);
+  `from:` and `to:` with a whole address (`from:ann@example.com`, unquoted) match that address;
 - `-term` excludes what the term matches;
 - `has:attachment`, `is:read`, `is:unread`, `before:`/`after:` (a date, or an
   ISO 8601 time), `size:>1mb` (also `<`, `>=`, `<=`; kb, mb, bytes),
@@ -76,6 +77,23 @@ def words_of(text: str) -> list[str]:
     return WORD_RE.findall(text)
 
 
+# A whole address written as one word of ASCII letters and digits: "q" is "qq", any other character
+# but a-z and 0-9 is "q<hex code>q" (so the spelling can be read back, and two addresses never meet).
+_ADDRESS_ESCAPES = str.maketrans(
+    {"q": "qq"} | {chr(c): f"q{c:x}q" for c in range(128) if not (chr(c).islower() or chr(c).isdigit())}
+)
+_NOT_ASCII = re.compile(r"[^\x00-\x7f]")
+ADDRESS_RE = re.compile(r"""^[^\s<>()\[\],;:"'@]+@[^\s<>()\[\],;:"'@]+$""")
+
+
+def address_word(address: str) -> str:
+    """The one word the index keeps for a whole address (document.address_words), lower-cased."""
+    address = address.lower().translate(_ADDRESS_ESCAPES)
+    if not address.isascii():
+        address = _NOT_ASCII.sub(lambda match: f"q{ord(match[0]):x}q", address)
+    return address
+
+
 @dataclass(frozen=True)
 class Text:
     """Words that must appear next to each other (one word, or a phrase) in a field (None: any)."""
@@ -84,6 +102,7 @@ class Text:
     field: str | None = None
     prefix: bool = False
     negated: bool = False
+    shown: tuple[str, ...] = ()  # the words to highlight, when not `words` (a whole address)
 
 
 @dataclass(frozen=True)
@@ -111,6 +130,9 @@ class Query:
         for text in self.texts:
             if text.negated:
                 continue
+            if text.shown:
+                found.extend((word, False) for word in text.shown)
+                continue
             for index, word in enumerate(text.words):
                 found.append((word, text.prefix and index == len(text.words) - 1))
         return found
@@ -133,6 +155,10 @@ def text_term(value: str, field_name: str | None = None, *, phrase: bool = False
         raise QueryError(f"Too many words in one term (at most {MAX_WORDS}).")
     if any(len(word) > MAX_WORD_LENGTH for word in words):
         raise QueryError(f"A word is too long (at most {MAX_WORD_LENGTH} characters).")
+    if field_name in ("from", "to") and not phrase and ADDRESS_RE.match(value.strip().rstrip(".")):
+        # A whole address is one word of the index (document.address_words): one lookup. Quoted, or
+        # through the API's field filters (phrases), it stays the words of the address in a row.
+        return Text((address_word(value.strip().rstrip(".")),), field_name, False, negated, shown=tuple(words))
     # A name or the start of an address (from:ann) is a beginning; a whole address
     # (from:ann@example.com) is not: its last word ("com") begins half the index.
     partial_address = field_name in ("from", "to") and "@" not in value
