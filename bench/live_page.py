@@ -48,7 +48,12 @@ CHROMIUM_ARGS = [
 
 # In the page, before its own scripts: the time each row appears and each message.new arrives.
 PAGE_PROBE = """
-window.__rows = {}; window.__events = {};
+window.__rows = {}; window.__events = {}; window.__longTasks = [];
+try {
+  new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) window.__longTasks.push(entry.duration);
+  }).observe({ type: 'longtask' });
+} catch (e) {}
 const now = () => performance.timeOrigin + performance.now();
 new MutationObserver((records) => {
   const t = now();
@@ -235,8 +240,35 @@ async def measure(setup: Setup, inbox_id: int, args) -> dict:
         await page.click("form button[type=submit]")
         await page.wait_for_url(re.compile(r".*/(inboxes/)?$"))
         await page.add_init_script(PAGE_PROBE)
+        # The browser's network side: when each event's frame reached the browser, before the page's
+        # main thread ran anything for it (CDP timestamps are monotonic; the handshake's wallTime maps them).
+        cdp = await page.context.new_cdp_session(page)
+        arrived: dict[int, float] = {}
+        clock = {}
+
+        def on_handshake(params):
+            clock.setdefault("offset", params["wallTime"] - params["timestamp"])
+
+        def on_frame(params):
+            try:
+                data = json.loads(params["response"]["payloadData"])
+            except ValueError:
+                return
+            if data.get("type") == "message.new" and "offset" in clock:
+                arrived.setdefault(data["message"]["id"], (params["timestamp"] + clock["offset"]) * 1000)
+
+        cdp.on("Network.webSocketWillSendHandshakeRequest", on_handshake)
+        cdp.on("Network.webSocketFrameReceived", on_frame)
+        await cdp.send("Network.enable")
+        catch_ups = []
+        page.on("request", lambda request: "/messages/after/" in request.url and catch_ups.append(request.url))
+        await cdp.send("Performance.enable")
         await page.goto(f"{base}/inboxes/{inbox_id}/")
         await page.wait_for_function("document.getElementById('live-status').textContent.includes('Live')")
+        before = await main_thread(cdp)
+        catch_ups.clear()
+        if args.trace:
+            await browser.start_tracing(page=page, path=f"{args.trace}-{setup.name}.json", categories=TRACE_CATEGORIES)
         cookies = await page.context.cookies()
         socket_events: dict[int, float] = {}
         listener = asyncio.ensure_future(listen(base, inbox_id, cookies, socket_events))
@@ -251,24 +283,50 @@ async def measure(setup: Setup, inbox_id: int, args) -> dict:
                 break
             await asyncio.sleep(0.2)
         listener.cancel()
+        after = await main_thread(cdp)
+        if args.trace:
+            await browser.stop_tracing()
         rows = await page.evaluate("window.__rows")
         events = await page.evaluate("window.__events")
+        long_tasks = await page.evaluate("window.__longTasks")
         await browser.close()
     socket_ms = sorted(socket_events[i] - t for i, t in acknowledged.items() if i in socket_events)
     row_ms = sorted(rows[str(i)] - t for i, t in acknowledged.items() if str(i) in rows)
     event_ms = sorted(events[str(i)] - t for i, t in acknowledged.items() if str(i) in events)
+    browser_ms = sorted(arrived[i] - t for i, t in acknowledged.items() if i in arrived)
+    # In the page: from the event's dispatch to its row (the script's own share).
+    placed_ms = sorted(rows[str(i)] - events[str(i)] for i in acknowledged if str(i) in rows and str(i) in events)
     return {
         "setup": setup.name,
         "acknowledged": len(acknowledged),
         "socket_events": len(socket_ms),
         "socket_event_p50_ms": round(percentile(socket_ms, 50), 1),
         "socket_event_p99_ms": round(percentile(socket_ms, 99), 1),
+        "browser_frame_p50_ms": round(percentile(browser_ms, 50), 1),
+        "browser_frame_p99_ms": round(percentile(browser_ms, 99), 1),
         "websocket_events": len(event_ms),
+        "websocket_event_p50_ms": round(percentile(event_ms, 50), 1),
         "websocket_event_p99_ms": round(percentile(event_ms, 99), 1),
+        "event_to_row_p50_ms": round(percentile(placed_ms, 50), 1),
+        "event_to_row_p99_ms": round(percentile(placed_ms, 99), 1),
         "row_p50_ms": round(percentile(row_ms, 50), 1),
         "row_p99_ms": round(percentile(row_ms, 99), 1),
         "rows_shown": len(row_ms),
+        # The page's main thread during the run (seconds busy, by kind) and its tasks over 50 ms.
+        "main_thread_s": {key: round(after[key] - before[key], 2) for key in after},
+        "catch_up_fetches": len(catch_ups),
+        "long_tasks": len(long_tasks),
+        "longest_task_ms": round(max(long_tasks, default=0), 1),
     }
+
+
+TRACE_CATEGORIES = ["devtools.timeline", "disabled-by-default-devtools.timeline", "blink", "toplevel"]
+MAIN_THREAD_METRICS = ("TaskDuration", "ScriptDuration", "LayoutDuration", "RecalcStyleDuration")
+
+
+async def main_thread(cdp) -> dict[str, float]:
+    metrics = {m["name"]: m["value"] for m in (await cdp.send("Performance.getMetrics"))["metrics"]}
+    return {name: metrics.get(name, 0.0) for name in MAIN_THREAD_METRICS}
 
 
 def main():
@@ -277,6 +335,7 @@ def main():
     parser.add_argument("--messages", type=int, default=1000, help="messages in all (default 1000)")
     parser.add_argument("--sessions", type=int, default=5, help="reused STARTTLS sessions (default 5)")
     parser.add_argument("--rate", type=float, default=100, help="messages per second in all (default 100)")
+    parser.add_argument("--trace", help="write a Chromium trace of the run to TRACE-<setup>.json (chrome://tracing)")
     parser.add_argument("--wait", type=float, default=15, help="seconds to wait for the last rows")
     args = parser.parse_args()
     print(
