@@ -20,6 +20,7 @@ p50/p99 and how many rows were shown, for:
 import argparse
 import asyncio
 import json
+import multiprocessing
 import os
 import re
 import shlex
@@ -172,6 +173,17 @@ class Setup:
                     sys.exit(f"a process exited with {process.returncode}")
             maildog_process.wait_for_port(port, self.processes[0])
 
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU seconds so far of Maildog's processes (user + system), by process."""
+        names = ["serve"] if self.name == "embedded" else ["web", "smtp", "checks"]
+        ticks = os.sysconf("SC_CLK_TCK")
+        seconds = {}
+        for name, process in zip(names, self.processes):
+            with open(f"/proc/{process.pid}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+            seconds[name] = (int(fields[11]) + int(fields[12])) / ticks
+        return seconds
+
     def stop(self) -> None:
         for process in reversed(self.processes):
             process.terminate()
@@ -205,17 +217,37 @@ async def send_steadily(port, context, login, messages, sessions, rate) -> dict[
     return acknowledged
 
 
-async def listen(base, inbox_id, cookies, received: dict[int, float]) -> None:
+async def listen(base, inbox_id, cookies, received: dict[int, float], stop) -> None:
     """A websocket client of our own on the inbox (as the page's, without a browser): {id: arrival}."""
     import websockets
 
     cookie = "; ".join(f"{c['name']}={c['value']}" for c in cookies)
     url = base.replace("http://", "ws://") + f"/ws/inboxes/{inbox_id}/"
     async with websockets.connect(url, additional_headers={"Cookie": cookie, "Origin": base}) as socket:
-        async for frame in socket:
-            data = json.loads(frame)
+        stop_waiting = asyncio.get_running_loop().run_in_executor(None, stop.wait)
+        while not stop_waiting.done():
+            frames = asyncio.ensure_future(socket.recv())
+            await asyncio.wait({frames, stop_waiting}, return_when=asyncio.FIRST_COMPLETED)
+            if not frames.done():
+                frames.cancel()
+                break
+            data = json.loads(frames.result())
             if data.get("type") == "message.new":
                 received.setdefault(data["message"]["id"], time.time() * 1000)
+
+
+def listen_in_process(base, inbox_id, cookies, ready, stop, results) -> None:
+    """`listen` in a process of its own: the bench's mail sending does not delay its clock."""
+    received: dict[int, float] = {}
+
+    async def run():
+        task = asyncio.ensure_future(listen(base, inbox_id, cookies, received, stop))
+        await asyncio.sleep(0.5)
+        ready.set()
+        await task
+
+    asyncio.run(run())
+    results.put(received)
 
 
 def percentile(values, p) -> float:
@@ -240,38 +272,24 @@ async def measure(setup: Setup, inbox_id: int, args) -> dict:
         await page.click("form button[type=submit]")
         await page.wait_for_url(re.compile(r".*/(inboxes/)?$"))
         await page.add_init_script(PAGE_PROBE)
-        # The browser's network side: when each event's frame reached the browser, before the page's
-        # main thread ran anything for it (CDP timestamps are monotonic; the handshake's wallTime maps them).
         cdp = await page.context.new_cdp_session(page)
-        arrived: dict[int, float] = {}
-        clock = {}
-
-        def on_handshake(params):
-            clock.setdefault("offset", params["wallTime"] - params["timestamp"])
-
-        def on_frame(params):
-            try:
-                data = json.loads(params["response"]["payloadData"])
-            except ValueError:
-                return
-            if data.get("type") == "message.new" and "offset" in clock:
-                arrived.setdefault(data["message"]["id"], (params["timestamp"] + clock["offset"]) * 1000)
-
-        cdp.on("Network.webSocketWillSendHandshakeRequest", on_handshake)
-        cdp.on("Network.webSocketFrameReceived", on_frame)
-        await cdp.send("Network.enable")
         catch_ups = []
         page.on("request", lambda request: "/messages/after/" in request.url and catch_ups.append(request.url))
         await cdp.send("Performance.enable")
         await page.goto(f"{base}/inboxes/{inbox_id}/")
         await page.wait_for_function("document.getElementById('live-status').textContent.includes('Live')")
         before = await main_thread(cdp)
+        browser_cdp = await browser.new_browser_cdp_session()
+        cpu_before = {**await browser_cpu(browser_cdp), **setup.cpu_seconds()}
         catch_ups.clear()
         if args.trace:
             await browser.start_tracing(page=page, path=f"{args.trace}-{setup.name}.json", categories=TRACE_CATEGORIES)
         cookies = await page.context.cookies()
-        socket_events: dict[int, float] = {}
-        listener = asyncio.ensure_future(listen(base, inbox_id, cookies, socket_events))
+        spawn = multiprocessing.get_context("spawn")
+        ready, stop, results = spawn.Event(), spawn.Event(), spawn.Queue()
+        listener = spawn.Process(target=listen_in_process, args=(base, inbox_id, cookies, ready, stop, results))
+        listener.start()
+        await asyncio.get_running_loop().run_in_executor(None, ready.wait, 30)
         await asyncio.sleep(1.0)
         acknowledged = await send_steadily(
             setup.smtp_port, context, (setup.username, setup.password), args.messages, args.sessions, args.rate
@@ -282,18 +300,23 @@ async def measure(setup: Setup, inbox_id: int, args) -> dict:
             if shown >= len(acknowledged):
                 break
             await asyncio.sleep(0.2)
-        listener.cancel()
+        stop.set()
+        socket_events = await asyncio.get_running_loop().run_in_executor(None, results.get, True, 30)
+        listener.join()
         after = await main_thread(cdp)
+        cpu_after = {**await browser_cpu(browser_cdp), **setup.cpu_seconds()}
         if args.trace:
             await browser.stop_tracing()
         rows = await page.evaluate("window.__rows")
         events = await page.evaluate("window.__events")
         long_tasks = await page.evaluate("window.__longTasks")
         await browser.close()
+    if args.raw:
+        with open(f"{args.raw}-{setup.name}.json", "w") as raw:
+            json.dump({"acknowledged": acknowledged, "socket": socket_events, "events": events, "rows": rows}, raw)
     socket_ms = sorted(socket_events[i] - t for i, t in acknowledged.items() if i in socket_events)
     row_ms = sorted(rows[str(i)] - t for i, t in acknowledged.items() if str(i) in rows)
     event_ms = sorted(events[str(i)] - t for i, t in acknowledged.items() if str(i) in events)
-    browser_ms = sorted(arrived[i] - t for i, t in acknowledged.items() if i in arrived)
     # In the page: from the event's dispatch to its row (the script's own share).
     placed_ms = sorted(rows[str(i)] - events[str(i)] for i in acknowledged if str(i) in rows and str(i) in events)
     return {
@@ -302,8 +325,6 @@ async def measure(setup: Setup, inbox_id: int, args) -> dict:
         "socket_events": len(socket_ms),
         "socket_event_p50_ms": round(percentile(socket_ms, 50), 1),
         "socket_event_p99_ms": round(percentile(socket_ms, 99), 1),
-        "browser_frame_p50_ms": round(percentile(browser_ms, 50), 1),
-        "browser_frame_p99_ms": round(percentile(browser_ms, 99), 1),
         "websocket_events": len(event_ms),
         "websocket_event_p50_ms": round(percentile(event_ms, 50), 1),
         "websocket_event_p99_ms": round(percentile(event_ms, 99), 1),
@@ -314,6 +335,8 @@ async def measure(setup: Setup, inbox_id: int, args) -> dict:
         "rows_shown": len(row_ms),
         # The page's main thread during the run (seconds busy, by kind) and its tasks over 50 ms.
         "main_thread_s": {key: round(after[key] - before[key], 2) for key in after},
+        # CPU seconds during the run, by process (load on the machine does not inflate these).
+        "cpu_s": {key: round(cpu_after[key] - cpu_before.get(key, 0.0), 2) for key in cpu_after},
         "catch_up_fetches": len(catch_ups),
         "long_tasks": len(long_tasks),
         "longest_task_ms": round(max(long_tasks, default=0), 1),
@@ -322,6 +345,16 @@ async def measure(setup: Setup, inbox_id: int, args) -> dict:
 
 TRACE_CATEGORIES = ["devtools.timeline", "disabled-by-default-devtools.timeline", "blink", "toplevel"]
 MAIN_THREAD_METRICS = ("TaskDuration", "ScriptDuration", "LayoutDuration", "RecalcStyleDuration")
+
+
+async def browser_cpu(cdp) -> dict[str, float]:
+    """CPU seconds so far of the browser's processes, by type (renderer, gpu, browser, utility)."""
+    info = await cdp.send("SystemInfo.getProcessInfo")
+    totals: dict[str, float] = {}
+    for process in info["processInfo"]:
+        key = f"chromium-{process['type']}"
+        totals[key] = totals.get(key, 0.0) + process["cpuTime"]
+    return totals
 
 
 async def main_thread(cdp) -> dict[str, float]:
@@ -336,6 +369,7 @@ def main():
     parser.add_argument("--sessions", type=int, default=5, help="reused STARTTLS sessions (default 5)")
     parser.add_argument("--rate", type=float, default=100, help="messages per second in all (default 100)")
     parser.add_argument("--trace", help="write a Chromium trace of the run to TRACE-<setup>.json (chrome://tracing)")
+    parser.add_argument("--raw", help="write every message's times to RAW-<setup>.json")
     parser.add_argument("--wait", type=float, default=15, help="seconds to wait for the last rows")
     args = parser.parse_args()
     print(

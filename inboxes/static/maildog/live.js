@@ -74,7 +74,7 @@
     var GAP_WAIT = 1000; // ms: an event out of order usually arrives within this
     // An open list keeps its newest LIVE_ROWS rows: every row makes each frame's layout and paint
     // longer, and a flood of mail would grow the table without end. Older rows are one click away.
-    var LIVE_ROWS = 100;
+    var LIVE_ROWS = 50;
     // New rows flash (a background animation, redrawn every frame): a few at a time, not a whole flood.
     var FLASH_LIMIT = 3;
     var FLASH_MS = 2000; // the animation's length (app.css, .message-row.new)
@@ -84,8 +84,11 @@
     var quietTimer = null;
     var catchingUp = null;
 
+    // Adopted into this document once: a clone of it is inserted without moving between documents.
+    var rowPrototype = document.importNode(template.content.firstElementChild, true);
+
     var buildRow = function (m) {
-      var row = template.content.firstElementChild.cloneNode(true);
+      var row = rowPrototype.cloneNode(true);
       row.dataset.seq = m.seq;
       row.dataset.id = m.id;
       if (m.is_read) row.classList.remove("unread");
