@@ -5,8 +5,20 @@ sessions (default 5), MESSAGES in all (default 1,000), while the inbox page is
 open in Chromium (Playwright, Debian's /usr/bin/chromium). For every message it
 takes the time of the `250 ... id=N` and, in the page, the time the websocket
 brought `message.new` for N and the time the row `tr.message-row[data-id="N"]`
-appeared (a MutationObserver). Prints the websocket event's p99, the row's
-p50/p99 and how many rows were shown, for:
+appeared (a MutationObserver). Prints, for each set-up, one JSON line:
+
+- `socket_event_*`: the 250 to the event in a websocket client of the bench's own (in a
+  process of its own), i.e. Maildog's share;
+- `websocket_event_*`: the 250 to the page's websocket message event (Maildog, the browser's
+  network side and the page's main thread getting to it);
+- `event_to_row_*`: from that event to the row in the page (live.js's share);
+- `row_*` and `rows_shown`: the 250 to the row, and how many of the acknowledged rows appeared;
+- `main_thread_s`: seconds the page's main thread was busy during the run (all tasks; script,
+  layout, style among them), `long_tasks` over 50 ms, `catch_up_fetches` the page made;
+- `cpu_s`: CPU seconds during the run per process (Chromium's by type, Maildog's by Procfile line),
+  which load from other work on the machine does not inflate.
+
+The set-ups:
 
 - `embedded`: `manage.py serve` (web and SMTP in one process, SQLite, in-memory layer);
 - `procfile`: the Procfile's `web`, `smtp` and `checks` as separate processes on the
@@ -15,6 +27,7 @@ p50/p99 and how many rows were shown, for:
 
     python bench/live_page.py                        # both set-ups
     python bench/live_page.py --setups embedded --messages 300
+    python bench/live_page.py --setups embedded --trace /tmp/live --raw /tmp/live   # Chromium trace, every time
 """
 
 import argparse
