@@ -5,8 +5,20 @@ sessions (default 5), MESSAGES in all (default 1,000), while the inbox page is
 open in Chromium (Playwright, Debian's /usr/bin/chromium). For every message it
 takes the time of the `250 ... id=N` and, in the page, the time the websocket
 brought `message.new` for N and the time the row `tr.message-row[data-id="N"]`
-appeared (a MutationObserver). Prints the websocket event's p99, the row's
-p50/p99 and how many rows were shown, for:
+appeared (a MutationObserver). Prints, for each set-up, one JSON line:
+
+- `socket_event_*`: the 250 to the event in a websocket client of the bench's own (in a
+  process of its own), i.e. Maildog's share;
+- `websocket_event_*`: the 250 to the page's websocket message event (Maildog, the browser's
+  network side and the page's main thread getting to it);
+- `event_to_row_*`: from that event to the row in the page (live.js's share);
+- `row_*` and `rows_shown`: the 250 to the row, and how many of the acknowledged rows appeared;
+- `main_thread_s`: seconds the page's main thread was busy during the run (all tasks; script,
+  layout, style among them), `long_tasks` over 50 ms, `catch_up_fetches` the page made;
+- `cpu_s`: CPU seconds during the run per process (Chromium's by type, Maildog's by Procfile line),
+  which load from other work on the machine does not inflate.
+
+The set-ups:
 
 - `embedded`: `manage.py serve` (web and SMTP in one process, SQLite, in-memory layer);
 - `procfile`: the Procfile's `web`, `smtp` and `checks` as separate processes on the
@@ -15,11 +27,13 @@ p50/p99 and how many rows were shown, for:
 
     python bench/live_page.py                        # both set-ups
     python bench/live_page.py --setups embedded --messages 300
+    python bench/live_page.py --setups embedded --trace /tmp/live --raw /tmp/live   # Chromium trace, every time
 """
 
 import argparse
 import asyncio
 import json
+import multiprocessing
 import os
 import re
 import shlex
@@ -48,7 +62,12 @@ CHROMIUM_ARGS = [
 
 # In the page, before its own scripts: the time each row appears and each message.new arrives.
 PAGE_PROBE = """
-window.__rows = {}; window.__events = {};
+window.__rows = {}; window.__events = {}; window.__longTasks = [];
+try {
+  new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) window.__longTasks.push(entry.duration);
+  }).observe({ type: 'longtask' });
+} catch (e) {}
 const now = () => performance.timeOrigin + performance.now();
 new MutationObserver((records) => {
   const t = now();
@@ -167,6 +186,17 @@ class Setup:
                     sys.exit(f"a process exited with {process.returncode}")
             maildog_process.wait_for_port(port, self.processes[0])
 
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU seconds so far of Maildog's processes (user + system), by process."""
+        names = ["serve"] if self.name == "embedded" else ["web", "smtp", "checks"]
+        ticks = os.sysconf("SC_CLK_TCK")
+        seconds = {}
+        for name, process in zip(names, self.processes):
+            with open(f"/proc/{process.pid}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+            seconds[name] = (int(fields[11]) + int(fields[12])) / ticks
+        return seconds
+
     def stop(self) -> None:
         for process in reversed(self.processes):
             process.terminate()
@@ -200,17 +230,37 @@ async def send_steadily(port, context, login, messages, sessions, rate) -> dict[
     return acknowledged
 
 
-async def listen(base, inbox_id, cookies, received: dict[int, float]) -> None:
+async def listen(base, inbox_id, cookies, received: dict[int, float], stop) -> None:
     """A websocket client of our own on the inbox (as the page's, without a browser): {id: arrival}."""
     import websockets
 
     cookie = "; ".join(f"{c['name']}={c['value']}" for c in cookies)
     url = base.replace("http://", "ws://") + f"/ws/inboxes/{inbox_id}/"
     async with websockets.connect(url, additional_headers={"Cookie": cookie, "Origin": base}) as socket:
-        async for frame in socket:
-            data = json.loads(frame)
+        stop_waiting = asyncio.get_running_loop().run_in_executor(None, stop.wait)
+        while not stop_waiting.done():
+            frames = asyncio.ensure_future(socket.recv())
+            await asyncio.wait({frames, stop_waiting}, return_when=asyncio.FIRST_COMPLETED)
+            if not frames.done():
+                frames.cancel()
+                break
+            data = json.loads(frames.result())
             if data.get("type") == "message.new":
                 received.setdefault(data["message"]["id"], time.time() * 1000)
+
+
+def listen_in_process(base, inbox_id, cookies, ready, stop, results) -> None:
+    """`listen` in a process of its own: the bench's mail sending does not delay its clock."""
+    received: dict[int, float] = {}
+
+    async def run():
+        task = asyncio.ensure_future(listen(base, inbox_id, cookies, received, stop))
+        await asyncio.sleep(0.5)
+        ready.set()
+        await task
+
+    asyncio.run(run())
+    results.put(received)
 
 
 def percentile(values, p) -> float:
@@ -235,11 +285,24 @@ async def measure(setup: Setup, inbox_id: int, args) -> dict:
         await page.click("form button[type=submit]")
         await page.wait_for_url(re.compile(r".*/(inboxes/)?$"))
         await page.add_init_script(PAGE_PROBE)
+        cdp = await page.context.new_cdp_session(page)
+        catch_ups = []
+        page.on("request", lambda request: "/messages/after/" in request.url and catch_ups.append(request.url))
+        await cdp.send("Performance.enable")
         await page.goto(f"{base}/inboxes/{inbox_id}/")
         await page.wait_for_function("document.getElementById('live-status').textContent.includes('Live')")
+        before = await main_thread(cdp)
+        browser_cdp = await browser.new_browser_cdp_session()
+        cpu_before = {**await browser_cpu(browser_cdp), **setup.cpu_seconds()}
+        catch_ups.clear()
+        if args.trace:
+            await browser.start_tracing(page=page, path=f"{args.trace}-{setup.name}.json", categories=TRACE_CATEGORIES)
         cookies = await page.context.cookies()
-        socket_events: dict[int, float] = {}
-        listener = asyncio.ensure_future(listen(base, inbox_id, cookies, socket_events))
+        spawn = multiprocessing.get_context("spawn")
+        ready, stop, results = spawn.Event(), spawn.Event(), spawn.Queue()
+        listener = spawn.Process(target=listen_in_process, args=(base, inbox_id, cookies, ready, stop, results))
+        listener.start()
+        await asyncio.get_running_loop().run_in_executor(None, ready.wait, 30)
         await asyncio.sleep(1.0)
         acknowledged = await send_steadily(
             setup.smtp_port, context, (setup.username, setup.password), args.messages, args.sessions, args.rate
@@ -250,13 +313,25 @@ async def measure(setup: Setup, inbox_id: int, args) -> dict:
             if shown >= len(acknowledged):
                 break
             await asyncio.sleep(0.2)
-        listener.cancel()
+        stop.set()
+        socket_events = await asyncio.get_running_loop().run_in_executor(None, results.get, True, 30)
+        listener.join()
+        after = await main_thread(cdp)
+        cpu_after = {**await browser_cpu(browser_cdp), **setup.cpu_seconds()}
+        if args.trace:
+            await browser.stop_tracing()
         rows = await page.evaluate("window.__rows")
         events = await page.evaluate("window.__events")
+        long_tasks = await page.evaluate("window.__longTasks")
         await browser.close()
+    if args.raw:
+        with open(f"{args.raw}-{setup.name}.json", "w") as raw:
+            json.dump({"acknowledged": acknowledged, "socket": socket_events, "events": events, "rows": rows}, raw)
     socket_ms = sorted(socket_events[i] - t for i, t in acknowledged.items() if i in socket_events)
     row_ms = sorted(rows[str(i)] - t for i, t in acknowledged.items() if str(i) in rows)
     event_ms = sorted(events[str(i)] - t for i, t in acknowledged.items() if str(i) in events)
+    # In the page: from the event's dispatch to its row (the script's own share).
+    placed_ms = sorted(rows[str(i)] - events[str(i)] for i in acknowledged if str(i) in rows and str(i) in events)
     return {
         "setup": setup.name,
         "acknowledged": len(acknowledged),
@@ -264,11 +339,40 @@ async def measure(setup: Setup, inbox_id: int, args) -> dict:
         "socket_event_p50_ms": round(percentile(socket_ms, 50), 1),
         "socket_event_p99_ms": round(percentile(socket_ms, 99), 1),
         "websocket_events": len(event_ms),
+        "websocket_event_p50_ms": round(percentile(event_ms, 50), 1),
         "websocket_event_p99_ms": round(percentile(event_ms, 99), 1),
+        "event_to_row_p50_ms": round(percentile(placed_ms, 50), 1),
+        "event_to_row_p99_ms": round(percentile(placed_ms, 99), 1),
         "row_p50_ms": round(percentile(row_ms, 50), 1),
         "row_p99_ms": round(percentile(row_ms, 99), 1),
         "rows_shown": len(row_ms),
+        # The page's main thread during the run (seconds busy, by kind) and its tasks over 50 ms.
+        "main_thread_s": {key: round(after[key] - before[key], 2) for key in after},
+        # CPU seconds during the run, by process (load on the machine does not inflate these).
+        "cpu_s": {key: round(cpu_after[key] - cpu_before.get(key, 0.0), 2) for key in cpu_after},
+        "catch_up_fetches": len(catch_ups),
+        "long_tasks": len(long_tasks),
+        "longest_task_ms": round(max(long_tasks, default=0), 1),
     }
+
+
+TRACE_CATEGORIES = ["devtools.timeline", "disabled-by-default-devtools.timeline", "blink", "toplevel"]
+MAIN_THREAD_METRICS = ("TaskDuration", "ScriptDuration", "LayoutDuration", "RecalcStyleDuration")
+
+
+async def browser_cpu(cdp) -> dict[str, float]:
+    """CPU seconds so far of the browser's processes, by type (renderer, gpu, browser, utility)."""
+    info = await cdp.send("SystemInfo.getProcessInfo")
+    totals: dict[str, float] = {}
+    for process in info["processInfo"]:
+        key = f"chromium-{process['type']}"
+        totals[key] = totals.get(key, 0.0) + process["cpuTime"]
+    return totals
+
+
+async def main_thread(cdp) -> dict[str, float]:
+    metrics = {m["name"]: m["value"] for m in (await cdp.send("Performance.getMetrics"))["metrics"]}
+    return {name: metrics.get(name, 0.0) for name in MAIN_THREAD_METRICS}
 
 
 def main():
@@ -277,6 +381,8 @@ def main():
     parser.add_argument("--messages", type=int, default=1000, help="messages in all (default 1000)")
     parser.add_argument("--sessions", type=int, default=5, help="reused STARTTLS sessions (default 5)")
     parser.add_argument("--rate", type=float, default=100, help="messages per second in all (default 100)")
+    parser.add_argument("--trace", help="write a Chromium trace of the run to TRACE-<setup>.json (chrome://tracing)")
+    parser.add_argument("--raw", help="write every message's times to RAW-<setup>.json")
     parser.add_argument("--wait", type=float, default=15, help="seconds to wait for the last rows")
     args = parser.parse_args()
     print(

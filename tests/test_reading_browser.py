@@ -493,3 +493,41 @@ def test_a_search_announces_new_mail_and_inserts_only_on_request(maildog_server,
         "(m) => document.dispatchEvent(new CustomEvent('maildog:insert-row', {detail: m}))", message_summary(invoice)
     )
     expect(page.locator("#message-list tr.message-row .cell-subject")).to_have_text(["Invoice 2", "Invoice 1"])
+
+
+def test_an_open_list_keeps_its_newest_rows(maildog_server, page, inbox, member):
+    sockets = fake_socket(page, inbox)
+    page.route(re.compile(r"/messages/after/\d+/$"), lambda route: route.abort())  # only the events bring rows
+    log_in(page, maildog_server.url, member)
+    page.goto(maildog_server.url + inbox.get_absolute_url())
+    expect(page.locator("#live-status")).to_contain_text("Live")
+    messages = [text_mail(inbox, f"Message {n}") for n in range(1, 56)]
+    for message in messages:
+        send_new(sockets[-1], message)
+    rows = page.locator("#message-list tr.message-row")
+    # A flood keeps the newest 50 (a page's worth, as a reload shows); the older ones are behind "Older".
+    expect(rows.first.locator(".cell-subject")).to_have_text("Message 55")
+    expect(rows).to_have_count(50)
+    expect(rows.last.locator(".cell-subject")).to_have_text("Message 6")
+    older = page.locator(".pager a[data-older]")
+    expect(older).to_have_attribute("href", f"{inbox.get_absolute_url()}?before={messages[5].seq}")
+    # Not every row of a flood flashes.
+    assert rows.locator("xpath=self::*[contains(@class, 'new')]").count() < 50
+    older.click()
+    expect(rows.locator(".cell-subject")).to_have_text([f"Message {n}" for n in range(5, 0, -1)])
+
+    # A row the reader has checked stays, and so does everything above it.
+    page.goto(maildog_server.url + inbox.get_absolute_url())
+    expect(page.locator("#live-status")).to_contain_text("Live")
+    expect(rows).to_have_count(50)
+    rows.last.locator("input[name=ids]").check()
+    for n in range(56, 59):
+        send_new(sockets[-1], text_mail(inbox, f"Message {n}"))
+    expect(rows.first.locator(".cell-subject")).to_have_text("Message 58")
+    expect(rows).to_have_count(53)
+    expect(rows.last.locator(".cell-subject")).to_have_text("Message 6")
+    rows.last.locator("input[name=ids]").uncheck()
+    send_new(sockets[-1], text_mail(inbox, "Message 59"))
+    expect(rows.first.locator(".cell-subject")).to_have_text("Message 59")
+    expect(rows).to_have_count(50)
+    expect(rows.last.locator(".cell-subject")).to_have_text("Message 10")

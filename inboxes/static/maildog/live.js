@@ -72,13 +72,23 @@
     var status = document.getElementById("live-status");
     var catchUpUrl = (table.dataset.catchUpUrl || ("/inboxes/" + inboxId + "/messages/after/0/")).replace(/0\/$/, "");
     var GAP_WAIT = 1000; // ms: an event out of order usually arrives within this
+    // An open list keeps its newest LIVE_ROWS rows: every row makes each frame's layout and paint
+    // longer, and a flood of mail would grow the table without end. Older rows are one click away.
+    var LIVE_ROWS = 50;
+    // New rows flash (a background animation, redrawn every frame): a few at a time, not a whole flood.
+    var FLASH_LIMIT = 3;
+    var FLASH_MS = 2000; // the animation's length (app.css, .message-row.new)
+    var flashes = []; // start times of the flashes still running
     var QUIET_WAIT = 2000; // ms without events after one: the burst is over
     var gapTimer = null;
     var quietTimer = null;
     var catchingUp = null;
 
+    // Adopted into this document once: a clone of it is inserted without moving between documents.
+    var rowPrototype = document.importNode(template.content.firstElementChild, true);
+
     var buildRow = function (m) {
-      var row = template.content.firstElementChild.cloneNode(true);
+      var row = rowPrototype.cloneNode(true);
       row.dataset.seq = m.seq;
       row.dataset.id = m.id;
       if (m.is_read) row.classList.remove("unread");
@@ -101,16 +111,62 @@
       return row;
     };
 
-    // Rows are newest first: a row goes before the first row with a lower number.
+    var mayFlash = function () {
+      var now = Date.now();
+      while (flashes.length && now - flashes[0] > FLASH_MS) flashes.shift();
+      if (flashes.length >= FLASH_LIMIT) return false;
+      flashes.push(now);
+      return true;
+    };
+
+    var seqOf = function (row) { return parseInt(row.dataset.seq, 10) || 0; };
+
+    // The pager's link to the rows below the last one shown (the list's own address, `before=` it).
+    var pointOlderAt = function (seq) {
+      var pager = document.querySelector(".pager");
+      if (!pager) return;
+      var link = pager.querySelector("a[data-older]") || pager.querySelector('a[href*="before="]');
+      if (!link) {
+        link = document.createElement("a");
+        link.textContent = "Older \u2192";
+        pager.appendChild(link);
+      }
+      link.dataset.older = "";
+      var url = new URL(location.href);
+      ["after", "before", "message", "tab", "width", "remote"].forEach(function (name) { url.searchParams.delete(name); });
+      url.searchParams.set("before", seq);
+      link.href = url.pathname + url.search;
+    };
+
+    // Rows beyond LIVE_ROWS leave from the bottom, except one the reader is using (checked, under
+    // the cursor, open in the pane): the rows shown stay one unbroken run of numbers.
+    var trim = function () {
+      var rows = tbody.rows;
+      var trimmed = false;
+      while (rows.length > LIVE_ROWS) {
+        var last = rows[rows.length - 1];
+        if (!last.classList.contains("message-row") || last.classList.contains("selected") ||
+            last.classList.contains("open") || last.querySelector("input:checked")) break;
+        last.remove();
+        trimmed = true;
+      }
+      if (trimmed) pointOlderAt(seqOf(rows[rows.length - 1]));
+    };
+
+    // Rows are newest first: a row goes before the first row with a lower number (new mail: the first
+    // row). One below every row shown belongs to an older page when rows were trimmed.
     var placeRow = function (m) {
       if (tbody.querySelector('tr[data-id="' + m.id + '"]')) return;
-      var row = buildRow(m);
-      var rows = tbody.querySelectorAll("tr.message-row");
-      var before = null;
-      for (var i = 0; i < rows.length; i++) {
-        if ((parseInt(rows[i].dataset.seq, 10) || 0) < m.seq) { before = rows[i]; break; }
+      var before = tbody.querySelector("tr.message-row");
+      while (before && seqOf(before) > m.seq) {
+        before = before.nextElementSibling;
+        while (before && !before.classList.contains("message-row")) before = before.nextElementSibling;
       }
+      if (!before && tbody.rows.length >= LIVE_ROWS) return;
+      var row = buildRow(m);
+      if (mayFlash()) row.classList.add("new");
       tbody.insertBefore(row, before);
+      trim();
       var empty = document.getElementById("empty-note");
       if (empty) empty.remove();
     };
