@@ -13,6 +13,7 @@ from api.serializers import MessageSummarySerializer
 from inboxes.models import Message
 from tests.conftest import smtp_backend, store_message
 from webhooks import deliveries
+from webhooks import worker as worker_module
 from webhooks.models import Delivery, Webhook
 from webhooks.signing import verify
 
@@ -297,3 +298,23 @@ def test_the_api_manages_webhooks(client, member, outsider, inbox, api_key, rece
     assert call("get", base, api_key(outsider)).status_code == 404
     assert call("patch", f"{base}{hook['id']}/", api_key(member), enabled=False).json()["enabled"] is False
     assert call("delete", f"{base}{hook['id']}/", api_key(member)).status_code == 204
+
+
+def test_a_flood_of_events_is_queued_in_rounds_not_one_by_one(monkeypatch):
+    """The first event after a quiet spell is queued at once; those within ROUND_INTERVAL after it share one round."""
+    rounds = []
+    monkeypatch.setattr(deliveries, "queue_events", lambda events: rounds.append([m for _, m, _ in events]) or 0)
+    monkeypatch.setattr(deliveries, "claim_due", lambda limit, hold: [])
+    monkeypatch.setattr(deliveries, "seconds_until_next_due", lambda: None)
+    monkeypatch.setattr(worker_module, "ROUND_INTERVAL", 2.0)
+    running = worker_module.WebhookWorker().start()
+    try:
+        running.notify("message.new", [(1, 7)])
+        wait_until(lambda: rounds == [[1]])
+        for message_id in (2, 3, 4):
+            running.notify("message.new", [(message_id, 7)])
+            time.sleep(0.02)  # room for the worker to run a round per event, were it to
+        wait_until(lambda: sum(map(len, rounds)) == 4)
+    finally:
+        running.stop(5)
+    assert rounds == [[1], [2, 3, 4]]
