@@ -27,7 +27,7 @@ The set-ups:
 
     python bench/live_page.py                        # both set-ups
     python bench/live_page.py --setups embedded --messages 300
-    python bench/live_page.py --setups embedded --trace /tmp/live --raw /tmp/live   # Chromium trace, every time
+    python bench/live_page.py --setups embedded --trace /tmp/trace --raw /tmp/times  # Chromium trace, every time
 """
 
 import argparse
