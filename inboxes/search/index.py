@@ -186,7 +186,9 @@ def fill_vectors(connection=default_connection, *, only_missing: bool, batch: in
                 message_id, subject, from_, envelope_from, to, cc, envelope_to, text, names, attached = row
                 recipients = json.loads(envelope_to) if envelope_to else []
                 indexed = fields(subject, from_, envelope_from, to, cc, recipients, text, names)
-                values.append((tsvector(indexed, flags(from_, envelope_from, to, cc, recipients, attached)), message_id))
+                values.append(
+                    (tsvector(indexed, flags(from_, envelope_from, to, cc, recipients, attached)), message_id)
+                )
             cursor.executemany(f"UPDATE {MESSAGE_TABLE} SET {PG_COLUMN} = %s::tsvector WHERE id = %s", values)
             done += len(rows)
             last_id = rows[-1][0]
