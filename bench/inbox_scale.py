@@ -335,20 +335,13 @@ def fill(inbox, count: int, corpus: Corpus, start_seq: int, batch: int = 5000) -
 def vector(row, body_words: str) -> str:
     """The tsvector text ingest writes on PostgreSQL (inboxes.search.document) for a bulk row; the body's
     words come ready from the corpus (the same words and order, at positions further along)."""
-    from inboxes.search.document import fields, tsvector
+    from inboxes.search.document import fields, flags, tsvector
 
     by_name = dict(zip(COLUMNS, row))
-    head = fields(
-        by_name["subject"],
-        by_name["from_header"],
-        by_name["envelope_from"],
-        by_name["to_header"],
-        by_name["cc_header"],
-        json.loads(by_name["envelope_to"]),
-        "",
-        "",
-    )
-    return tsvector(head) + " " + body_words
+    envelope = (by_name["from_header"], by_name["envelope_from"], by_name["to_header"], by_name["cc_header"])
+    recipients = json.loads(by_name["envelope_to"])
+    head = fields(by_name["subject"], *envelope, recipients, "", "")
+    return tsvector(head, flags(*envelope, recipients, by_name["has_attachments"])) + " " + body_words
 
 
 def address_terms(row) -> str:

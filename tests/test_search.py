@@ -405,6 +405,16 @@ def test_whole_addresses_are_single_words_within_bounds():
     many = ", ".join(f"user{n}@example.com" for n in range(MAX_ADDRESSES * 4))
     assert len(address_words(many)) == MAX_ADDRESSES
     assert address_words("no address here") == []
+    # PostgreSQL: the whole addresses and the attachment flag are words of their own, without positions.
+    from inboxes.search.document import flags
+
+    assert flags("A <a@x.example>", "b@x.example", "c@y.example", "", ["c@y.example"], True) == [
+        "from:aq40qxq2eqexample",
+        "from:bq40qxq2eqexample",
+        "to:cq40qyq2eqexample",
+        "has:attachment",
+    ]
+    assert flags("", "", "", "", [], False) == []
     # The query highlights the address's words, not the index's spelling of it.
     assert parse("from:ann@shop.example").highlight_words == [("ann", False), ("shop", False), ("example", False)]
 

@@ -17,6 +17,7 @@ planner chooses between the GIN index (rare words) and the (inbox, seq) index
 filtered by the tsvector (common words).
 """
 
+from collections.abc import Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -26,6 +27,7 @@ from django.db.models.expressions import RawSQL
 
 from ..models import Inbox, Message
 from . import index
+from .document import HAS_ATTACHMENT
 from .query import Condition, Query, Text
 
 COUNT_CAP = 10_000
@@ -62,6 +64,9 @@ def fts_match(inbox_id: int, texts: list[Text]) -> str:
 
 
 def _ts_text(text: Text) -> str:
+    if text.shown and text.field in ("from", "to"):  # a whole address: its field's word (document.flags)
+        lexeme = f"'{text.field}:{text.words[0]}'"
+        return f"!{lexeme}" if text.negated else lexeme
     weight = FIELDS[text.field][1] if text.field else ""
     lexemes = []
     for position, word in enumerate(text.words):
@@ -73,8 +78,12 @@ def _ts_text(text: Text) -> str:
     return f"!{joined}" if text.negated else joined
 
 
-def tsquery(texts: list[Text]) -> str:
-    return " & ".join(_ts_text(text) for text in texts)
+def tsquery(texts: list[Text], conditions: Sequence[Condition] = ()) -> str:
+    """The texts, and has:attachment as its word (document.flags) so that the GIN index answers it too."""
+    terms = [_ts_text(text) for text in texts]
+    if any(c.kind == "has_attachment" and not c.negated for c in conditions):
+        terms.append(f"'{HAS_ATTACHMENT}'")
+    return " & ".join(terms)
 
 
 # --- conditions on stored facts ------------------------------------------------
@@ -131,8 +140,9 @@ class Search:
                 f"WHERE {index.FTS_TABLE} MATCH %s)"
             )
             return RawSQL(sql, [fts_match(self.inbox_id, self.query.texts)], output_field=BooleanField())
-        sql = f'"{index.MESSAGE_TABLE}"."{index.PG_COLUMN}" @@ to_tsquery(\'simple\'::regconfig, %s)'
-        return RawSQL(sql, [tsquery(self.query.texts)], output_field=BooleanField())
+        # Cast, not to_tsquery: the words are the index's already, and 'from:...' must stay one word.
+        sql = f'"{index.MESSAGE_TABLE}"."{index.PG_COLUMN}" @@ %s::tsquery'
+        return RawSQL(sql, [tsquery(self.query.texts, self.query.conditions)], output_field=BooleanField())
 
     def queryset(self, base=None):
         """The matching messages of the inbox, as a queryset (unordered)."""

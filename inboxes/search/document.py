@@ -8,7 +8,11 @@ hundreds of times faster than it runs `to_tsvector` over the text.
 Each whole address in the senders and recipients is also indexed as one word
 (`query.address_word`: ann@example.com is `annq40qexampleq2eqcom`), so that
 `from:ann@example.com` is one index lookup rather than a phrase whose last
-words ("example com") are in half the inbox.
+words ("example com") are in half the inbox. On SQLite it goes into the FTS5
+column of its field; on PostgreSQL it is a word of its own with the field in
+it (`from:annq40q...`, `to:...`, no position), as is `has:attachment`, so that
+`from:<address> has:attachment` is answered by the GIN index alone, without
+reading each candidate's tsvector (a weight would need that) or row.
 """
 
 import re
@@ -54,18 +58,27 @@ def sqlite_terms(from_header, envelope_from, to_header, cc_header, envelope_to) 
 
 
 def fields(subject, from_header, envelope_from, to_header, cc_header, envelope_to, text_body, attachment_names):
-    """The four indexed fields of a message, from its stored values (senders and recipients with their
-    whole-address words at the end)."""
-    senders, recipients = addresses(from_header, envelope_from, to_header, cc_header, envelope_to)
+    """The four indexed fields of a message, from its stored values."""
     return {
         "subject": subject,
-        "from": f"{from_header} {envelope_from} {senders}",
-        "to": f"{to_header} {cc_header} {' '.join(envelope_to or [])} {recipients}",
+        "from": f"{from_header} {envelope_from}",
+        "to": f"{to_header} {cc_header} {' '.join(envelope_to or [])}",
         "body": f"{text_body} {attachment_names}",
     }
 
 
-def tsvector(indexed: dict[str, str]) -> str:
+HAS_ATTACHMENT = "has:attachment"  # PostgreSQL: the word of messages with attachments (no text makes a ':')
+
+
+def flags(from_header, envelope_from, to_header, cc_header, envelope_to, has_attachments) -> list[str]:
+    """PostgreSQL: the words without positions of a message: `from:<address word>`, `to:<address word>`
+    for each whole address (at most MAX_ADDRESSES per field), and `has:attachment`."""
+    senders, recipients = addresses(from_header, envelope_from, to_header, cc_header, envelope_to)
+    found = ["from:" + word for word in senders.split()] + ["to:" + word for word in recipients.split()]
+    return found + [HAS_ATTACHMENT] if has_attachments else found
+
+
+def tsvector(indexed: dict[str, str], extra: Sequence[str] = ()) -> str:
     """The tsvector text of the fields: each word with its position ('ann':1B 'lee':2B 'reset':9 ...).
 
     A word appears once per occurrence; PostgreSQL sorts them and merges the
@@ -73,9 +86,10 @@ def tsvector(indexed: dict[str, str]) -> str:
     formatting is joins over `map` and `zip`). Body positions carry no letter (D is
     the default weight). A gap between fields keeps a phrase from spanning two.
     Positions stop at 16,383 (PostgreSQL's last) and words over MAX_LEXEME
-    characters are left out.
+    characters are left out. `extra` words (`flags`: letters, digits and ':')
+    come first, without positions.
     """
-    pieces: list[str] = []
+    pieces: list[str] = ["'" + "' '".join(extra) + "'"] if extra else []
     position = 1
     for name, weight in WEIGHTS.items():
         words = words_of(indexed[name])[: MAX_POSITION - position + 1]
@@ -128,5 +142,13 @@ def message_tsvector(message) -> str:
             message.envelope_to,
             message.text_body,
             message.attachment_names,
-        )
+        ),
+        flags(
+            message.from_header,
+            message.envelope_from,
+            message.to_header,
+            message.cc_header,
+            message.envelope_to,
+            message.has_attachments,
+        ),
     )

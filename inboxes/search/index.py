@@ -167,7 +167,7 @@ def rebuild(connection=default_connection) -> None:
 
 def fill_vectors(connection=default_connection, *, only_missing: bool, batch: int = 2000) -> int:
     """PostgreSQL: write search_vector for every message (or those without one), in batches; returns how many."""
-    from .document import fields, tsvector
+    from .document import fields, flags, tsvector
 
     done, last_id = 0, 0
     missing = f"AND {PG_COLUMN} IS NULL" if only_missing else ""
@@ -175,7 +175,7 @@ def fill_vectors(connection=default_connection, *, only_missing: bool, batch: in
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT id, subject, from_header, envelope_from, to_header, cc_header, envelope_to::text, text_body, "
-                f"attachment_names FROM {MESSAGE_TABLE} WHERE id > %s {missing} ORDER BY id LIMIT %s",
+                f"attachment_names, has_attachments FROM {MESSAGE_TABLE} WHERE id > %s {missing} ORDER BY id LIMIT %s",
                 [last_id, batch],
             )
             rows = cursor.fetchall()
@@ -183,10 +183,12 @@ def fill_vectors(connection=default_connection, *, only_missing: bool, batch: in
                 return done
             values = []
             for row in rows:
-                message_id, subject, from_header, envelope_from, to_header, cc_header, envelope_to, text, names = row
+                message_id, subject, from_, envelope_from, to, cc, envelope_to, text, names, attached = row
                 recipients = json.loads(envelope_to) if envelope_to else []
-                indexed = fields(subject, from_header, envelope_from, to_header, cc_header, recipients, text, names)
-                values.append((tsvector(indexed), message_id))
+                indexed = fields(subject, from_, envelope_from, to, cc, recipients, text, names)
+                values.append(
+                    (tsvector(indexed, flags(from_, envelope_from, to, cc, recipients, attached)), message_id)
+                )
             cursor.executemany(f"UPDATE {MESSAGE_TABLE} SET {PG_COLUMN} = %s::tsvector WHERE id = %s", values)
             done += len(rows)
             last_id = rows[-1][0]

@@ -126,7 +126,7 @@ class Query:
     @property
     def highlight_words(self) -> list[tuple[str, bool]]:
         """(word, is_prefix) for every word a result is shown to match (negated terms excluded)."""
-        found = []
+        found: list[tuple[str, bool]] = []
         for text in self.texts:
             if text.negated:
                 continue
