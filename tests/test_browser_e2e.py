@@ -119,6 +119,10 @@ def test_signup_to_live_message_and_its_links(maildog_server, page, system_inbox
     frame = page.frame_locator("iframe.html-frame")
     expect(frame.locator("#greeting")).to_have_text("Forgot your password?")
     assert frame.locator("body").get_attribute("data-pwned") is None
+    # The checks' panel and the report line above the frame are swapped in when they finish: once they
+    # have, nothing moves the link between Playwright finding it and clicking it.
+    expect(page.locator(".auth-panel--pending")).to_have_count(0)
+    expect(page.locator(".report-line--pending")).to_have_count(0)
     with page.context.expect_page() as opened:
         frame.locator("#reset-link").click()
     target_page = opened.value
