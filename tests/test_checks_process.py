@@ -236,3 +236,51 @@ def test_a_batch_reads_each_inboxs_report_settings_once_and_saves_in_one_transac
     assert len([q for q in queries.captured_queries if f'FROM "{table}"' in q["sql"]]) == 2  # one per inbox
     # The verdicts and the reports: one transaction (the test itself runs outside any).
     assert len(transactions) == 2 and transactions[0] is not None and transactions[0] is transactions[1]
+
+
+async def test_a_burst_has_the_cores_until_the_checks_fall_max_lag_behind(inbox, monkeypatch):
+    """runchecks: while mail keeps arriving the checks wait, but at most until the oldest queued message
+    has waited max_lag; the poller tells whether mail is arriving (new ids, or a newer id once the queue is full)."""
+    import asyncio
+
+    from asgiref.sync import sync_to_async
+
+    from deliverability import poller
+
+    monkeypatch.setattr(poller, "POLL_INTERVAL", 0.02)
+    monkeypatch.setattr(poller, "ARRIVING_FOR", 0.05)
+    queue = service.CheckQueue()
+    reader = poller.CheckPoller(queue)
+    queue.yield_to(lambda: True, max_lag=0.3)  # mail never stops: only the bound ends the wait
+    stop = asyncio.Event()
+    assert await reader.start(stop) == 0 and not reader.mail_is_arriving()
+    task = asyncio.ensure_future(reader.run(stop))
+    loop = asyncio.get_running_loop()
+    try:
+        message = await sync_to_async(store_message)(inbox, b"Subject: burst\r\n\r\nx\r\n")
+        stored_at = loop.time()
+        for _ in range(200):
+            if reader.mail_is_arriving():
+                break
+            await asyncio.sleep(0.01)
+        assert reader.mail_is_arriving()
+        for _ in range(400):
+            if not await Message.objects.filter(pk=message.pk, deliverability_checked_at__isnull=True).aexists():
+                break
+            await asyncio.sleep(0.02)
+        assert await Message.objects.filter(pk=message.pk, deliverability_checked_at__isnull=False).aexists()
+        assert loop.time() - stored_at >= 0.3  # it waited for the burst, up to the bound
+        # Once the queue is full the poller reads no ids, but still sees that mail arrives.
+        monkeypatch.setattr(poller, "MAX_QUEUED", 0)
+        await asyncio.sleep(0.1)
+        assert not reader.mail_is_arriving()
+        await sync_to_async(store_message)(inbox, b"Subject: more\r\n\r\nx\r\n")
+        for _ in range(200):
+            if reader.mail_is_arriving():
+                break
+            await asyncio.sleep(0.01)
+        assert reader.mail_is_arriving()
+    finally:
+        stop.set()
+        await task
+        await queue.close(5)
