@@ -26,10 +26,8 @@ for at most MAX_LAG seconds of lag, then checks alongside it.
 
 import asyncio
 import logging
-from typing import Any
 
 from django.db import DatabaseError, close_old_connections
-from django.utils import timezone
 
 from inboxes.models import Message
 
@@ -44,16 +42,13 @@ READ_LIMIT = 1000  # ids read per look
 ARRIVING_FOR = 2.5 * POLL_INTERVAL  # seconds after new messages were last seen that mail "is arriving"
 
 
-def _unchecked_after(after_id: int, limit: int) -> list[tuple[int, float]]:
-    """(id, seconds since it was received) of unchecked messages above `after_id`, oldest first."""
+def _unchecked_after(after_id: int, limit: int) -> list[int]:
     close_old_connections()
-    now = timezone.now()
-    rows = (
+    return list(
         Message.objects.filter(pk__gt=after_id, deliverability_checked_at__isnull=True)
         .order_by("pk")
-        .values_list("pk", "received_at")[:limit]
+        .values_list("pk", flat=True)[:limit]
     )
-    return [(pk, max(0.0, (now - received_at).total_seconds())) for pk, received_at in rows]
 
 
 def _newest_id() -> int:
@@ -80,18 +75,16 @@ class CheckPoller:
             self.newest = newest
             self._arrived_at = asyncio.get_running_loop().time()
 
-    async def _read(self, function, *args) -> Any:
+    async def _read(self, function, *args) -> list[int] | None:
         try:
             return await self.queue.run_in_worker(function, *args)
         except DatabaseError:
             log.warning("auth checks: could not look for unchecked messages, trying again", exc_info=True)
             return None
 
-    def _queue(self, ids: list[int], ages: list[float] | None = None) -> None:
-        now = asyncio.get_running_loop().time()
-        for n, message_id in enumerate(ids):
-            # How long each has waited counts from when it was received (the lag the checks allow).
-            self.queue.add(message_id, queued_at=now - ages[n] if ages else None)
+    def _queue(self, ids: list[int]) -> None:
+        for message_id in ids:
+            self.queue.add(message_id)
         if ids:
             self.cursor = max(self.cursor, max(ids))
 
@@ -121,15 +114,14 @@ class CheckPoller:
             if len(self.queue) < MAX_QUEUED:
                 if loop.time() >= next_sweep:
                     floor, self.sweep_floor = self.sweep_floor, self.cursor
-                    rows = await self._read(_unchecked_after, floor, MAX_QUEUED)
+                    ids = await self._read(_unchecked_after, floor, MAX_QUEUED)
                     next_sweep = loop.time() + SWEEP_INTERVAL
                 else:
-                    rows = await self._read(_unchecked_after, self.cursor, READ_LIMIT)
-                if rows:
-                    ids = [pk for pk, _ in rows]
-                    self._queue(ids, [age for _, age in rows])
+                    ids = await self._read(_unchecked_after, self.cursor, READ_LIMIT)
+                if ids:
+                    self._queue(ids)
                     self._seen(max(ids))
-                    if len(rows) == READ_LIMIT:
+                    if len(ids) == READ_LIMIT:
                         continue  # more are waiting: read on at once
             elif (newest := await self._read(_newest_id)) is not None:
                 self._seen(newest)

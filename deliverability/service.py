@@ -234,17 +234,14 @@ class CheckQueue:
         while self._mail_is_waiting() and loop.time() < deadline:
             await asyncio.sleep(0.01)
 
-    def add(self, message_id: int, queued_at: float | None = None) -> asyncio.Task | None:
-        """Queue a message; returns the worker task that will check it (None once closing).
-
-        `queued_at` (loop time, default now) is when it started waiting, for `yield_to`'s `max_lag`.
-        """
+    def add(self, message_id: int) -> asyncio.Task | None:
+        """Queue a message; returns the worker task that will check it (None once closing)."""
         if self._stop.is_set():
             return None
         if message_id not in self._pending:
             self._pending.add(message_id)
             self._ids.append(message_id)
-            self._added_at.append(asyncio.get_running_loop().time() if queued_at is None else queued_at)
+            self._added_at.append(asyncio.get_running_loop().time())
             metrics.check_queue_length(len(self._ids))
         if len(self._workers) < WORKERS:
             worker = asyncio.get_running_loop().create_task(self._work())
