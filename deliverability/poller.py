@@ -16,12 +16,7 @@ How new messages are found, cheaply at any table size:
   with lower ids than ones already queued is picked up there.
 
 The in-memory queue is bounded: while MAX_QUEUED messages wait, no more are
-read; they stay unchecked in the database until the workers catch up (the
-poller then only looks at the newest id, to know whether mail still arrives).
-
-`mail_is_arriving()` says whether the last looks found new messages: the
-checks process lets a burst of mail have the cores (`CheckQueue.yield_to`)
-for at most MAX_LAG seconds of lag, then checks alongside it.
+read; they stay unchecked in the database until the workers catch up.
 """
 
 import asyncio
@@ -39,7 +34,6 @@ POLL_INTERVAL = 0.2  # seconds between looks for new messages
 SWEEP_INTERVAL = 15.0  # seconds between looks for messages committed late
 MAX_QUEUED = 2000
 READ_LIMIT = 1000  # ids read per look
-ARRIVING_FOR = 2.5 * POLL_INTERVAL  # seconds after new messages were last seen that mail "is arriving"
 
 
 def _unchecked_after(after_id: int, limit: int) -> list[int]:
@@ -51,11 +45,6 @@ def _unchecked_after(after_id: int, limit: int) -> list[int]:
     )
 
 
-def _newest_id() -> int:
-    close_old_connections()
-    return Message.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
-
-
 class CheckPoller:
     """Feeds a CheckQueue from the database until `stop` is set."""
 
@@ -63,17 +52,6 @@ class CheckPoller:
         self.queue = queue
         self.cursor = 0  # the highest id queued so far
         self.sweep_floor = 0  # the cursor at the previous sweep
-        self.newest = 0  # the highest id seen, queued or not
-        self._arrived_at = float("-inf")  # (loop time) when new messages were last seen
-
-    def mail_is_arriving(self) -> bool:
-        """New messages were seen in the last looks (a burst is going on)."""
-        return asyncio.get_running_loop().time() - self._arrived_at < ARRIVING_FOR
-
-    def _seen(self, newest: int) -> None:
-        if newest > self.newest:
-            self.newest = newest
-            self._arrived_at = asyncio.get_running_loop().time()
 
     async def _read(self, function, *args) -> list[int] | None:
         try:
@@ -101,7 +79,6 @@ class CheckPoller:
             except asyncio.TimeoutError:
                 ids = await self._read(_unchecked_message_ids)
         self._queue(ids)
-        self.newest = max(ids, default=0)  # not arrivals: what the last run left
         if len(ids) < RESUME_LIMIT:
             # All of them are queued: new ones have higher ids.
             self.sweep_floor = self.cursor
@@ -120,11 +97,8 @@ class CheckPoller:
                     ids = await self._read(_unchecked_after, self.cursor, READ_LIMIT)
                 if ids:
                     self._queue(ids)
-                    self._seen(max(ids))
                     if len(ids) == READ_LIMIT:
                         continue  # more are waiting: read on at once
-            elif (newest := await self._read(_newest_id)) is not None:
-                self._seen(newest)
             try:
                 await asyncio.wait_for(stop.wait(), POLL_INTERVAL)
             except asyncio.TimeoutError:

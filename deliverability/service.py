@@ -206,31 +206,23 @@ class CheckQueue:
         self._workers: set[asyncio.Task] = set()
         self._executor = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="maildog-checks")
         self._mail_is_waiting = lambda: False
-        self._max_lag: float | None = None
-        self._added_at: list[float] = []  # when each of _ids was queued (loop time)
         self._stop = threading.Event()
         self._retry_delay = RETRY_FIRST
         self._retries: list[asyncio.TimerHandle] = []
 
-    def yield_to(self, mail_is_waiting, max_lag: float | None = None) -> None:
+    def yield_to(self, mail_is_waiting) -> None:
         """Let storing mail go first: before each batch, wait (a while) as long as
         `mail_is_waiting()` says messages are being stored.
 
         The 250 waits for storing, nobody waits for the checks; so under load
         the CPU goes to storing, and the checks catch up between bursts. Each
-        batch waits at most MAX_YIELD seconds, so checks never stop entirely;
-        with `max_lag`, until the oldest queued message has waited that long
-        (the checks process: a burst shorter than that has the cores to itself).
+        batch waits at most MAX_YIELD seconds, so checks never stop entirely.
         """
         self._mail_is_waiting = mail_is_waiting
-        self._max_lag = max_lag
 
     async def _let_mail_go_first(self) -> None:
         loop = asyncio.get_running_loop()
-        if self._max_lag is not None and self._added_at:
-            deadline = self._added_at[0] + self._max_lag
-        else:
-            deadline = loop.time() + MAX_YIELD
+        deadline = loop.time() + MAX_YIELD
         while self._mail_is_waiting() and loop.time() < deadline:
             await asyncio.sleep(0.01)
 
@@ -241,7 +233,6 @@ class CheckQueue:
         if message_id not in self._pending:
             self._pending.add(message_id)
             self._ids.append(message_id)
-            self._added_at.append(asyncio.get_running_loop().time())
             metrics.check_queue_length(len(self._ids))
         if len(self._workers) < WORKERS:
             worker = asyncio.get_running_loop().create_task(self._work())
@@ -276,7 +267,6 @@ class CheckQueue:
             if not self._ids or self._stop.is_set():
                 break
             batch, self._ids = self._ids[: self.batch_size], self._ids[self.batch_size :]
-            del self._added_at[: len(batch)]
             metrics.check_queue_length(len(self._ids))
             try:
                 messages = await self.run_in_worker(_check_batch, batch, self._stop)
@@ -333,7 +323,6 @@ class CheckQueue:
             if self._ids or self._workers:
                 log.warning("auth checks left for the next start: %d queued messages", len(self._ids))
             self._ids.clear()
-            self._added_at.clear()
             self._pending.clear()
             if not await self._wait_idle(max(0.1, deadline - loop.time())):
                 for worker in list(self._workers):

@@ -22,9 +22,6 @@ NICENESS = 10
 # from the database it needs the GIL again, and the other worker, busy with a report, would keep it for up
 # to the whole interval: shorter turns keep the write lock's hold near the time of the writes.
 SWITCH_INTERVAL = 0.0005
-# Seconds the checks may fall behind while mail keeps arriving before they check alongside it: a burst
-# shorter than that has the cores to itself, a longer flood shares them (docs/authentication-checks.md).
-MAX_LAG = 10.0
 
 
 class Command(BaseCommand):
@@ -56,9 +53,7 @@ class Command(BaseCommand):
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
-        queue = check_queue(BATCH_SIZE)
-        poller = CheckPoller(queue)
-        queue.yield_to(poller.mail_is_arriving, max_lag=MAX_LAG)
+        poller = CheckPoller(check_queue(BATCH_SIZE))
         resumed = await poller.start(stop)
         self.stdout.write(f"Checks running ({resumed} messages left unchecked by the last run are queued)")
         await poller.run(stop)
