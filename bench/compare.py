@@ -271,6 +271,18 @@ class Maildog:
         names = [f"smtp{n + 1}" if self.smtp_processes > 1 else "smtp" for n in range(self.smtp_processes)] + ["checks"]
         return {f"{name}_peak_rss_mb": peak_rss_mb(p.pid) for name, p in zip(names, self.processes)}
 
+    def checks_behind(self) -> dict:
+        """After a run: how many messages the checks had left, and the seconds until none were (<= 120)."""
+        if self.checks == "off":
+            return {}
+        query = backlog_query(self.env)
+        started = time.monotonic()
+        left, _ = count, _ = query()
+        while count and time.monotonic() - started < 120:
+            time.sleep(0.05)
+            count, _ = query()
+        return {"checks_unchecked_at_end": left, "checks_caught_up_s": round(time.monotonic() - started, 2)}
+
     def stop(self):
         for process in reversed(self.processes):
             maildog_process.stop(process)
@@ -553,6 +565,8 @@ def main():
                 result["server_cpu_ms_per_message"] = [
                     round((cpu_seconds(pid) - cpu) * 1000 / result["messages"], 2) for pid, cpu in before.items()
                 ]
+                if isinstance(server, Maildog):
+                    result.update(server.checks_behind())  # the checks may lag a burst: how far, how long
                 rates[(server.name, mode)] = result["messages_per_second"]
                 print(json.dumps({"server": server.name, "mode": mode, **result, **server.rss()}), flush=True)
         finally:
