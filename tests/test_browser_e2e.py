@@ -11,6 +11,7 @@ import re
 import pytest
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.utils import timezone
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from playwright.sync_api import expect
 
 from accounts.models import Team
@@ -126,8 +127,16 @@ def test_signup_to_live_message_and_its_links(maildog_server, page, system_inbox
     expect(page.locator(".auth-panel--pending")).to_have_count(0)
     expect(page.locator(".report-line--pending")).to_have_count(0)
     page.locator("iframe.html-frame").scroll_into_view_if_needed()
-    with page.context.expect_page() as opened:
-        frame.locator("#reset-link").click()
+    # Playwright's click into the sandboxed, cross-origin frame now and then lands before the frame
+    # is ready for input (no popup, no error): clicked again, up to three times.
+    for attempt in range(3):
+        try:
+            with page.context.expect_page(timeout=8000) as opened:
+                frame.locator("#reset-link").click()
+            break
+        except PlaywrightTimeoutError:
+            if attempt == 2:
+                raise
     target_page = opened.value
     target_page.wait_for_load_state()
     assert target_page.url == target
