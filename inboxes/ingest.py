@@ -26,7 +26,6 @@ from .cleaning import clean_string
 from .mime import Summary, summarize
 from .models import Inbox, Message
 from .raw_source import RawWriter
-from .search.document import message_tsvector
 
 log = logging.getLogger("maildog.ingest")
 
@@ -120,9 +119,7 @@ def _build(item: Incoming, summary: Summary, seq: int, now, raw) -> Message:
         size=len(item.raw),
         raw=raw,
     )
-    if connection.vendor == "postgresql":  # SQLite's index is kept by triggers
-        message.search_vector = message_tsvector(message)
-    return message
+    return message  # its search words are made as it is saved (SearchVectorField.pre_save)
 
 
 def ingest_many(items: list[Incoming], summaries: list[Summary] | None = None) -> list[Message]:
