@@ -281,7 +281,15 @@ class Maildog:
         while count and time.monotonic() - started < 120:
             time.sleep(0.05)
             count, _ = query()
-        return {"checks_unchecked_at_end": left, "checks_caught_up_s": round(time.monotonic() - started, 2)}
+        result = {"checks_unchecked_at_end": left, "checks_caught_up_s": round(time.monotonic() - started, 2)}
+        if self.env.get("DATABASE_URL"):
+            # PostgreSQL: the search words are written after the 250 too (inboxes.search.indexer).
+            unindexed = backlog_query(self.env, where="search_vector IS NULL")
+            waiting, _ = unindexed()
+            while unindexed()[0] and time.monotonic() - started < 120:
+                time.sleep(0.05)
+            result.update(search_unindexed_at_end=waiting, search_indexed_s=round(time.monotonic() - started, 2))
+        return result
 
     def stop(self):
         for process in reversed(self.processes):
@@ -419,9 +427,9 @@ def serve_null(starttls_port: int, tls_port: int, cert: str, key: str) -> None:
 
 
 # --- the checks under a flood --------------------------------------------------------------
-def backlog_query(env):
-    """A function returning (unchecked messages, age in seconds of the oldest unchecked one)."""
-    sql = "SELECT count(*), min(received_at) FROM inboxes_message WHERE deliverability_checked_at IS NULL"
+def backlog_query(env, where="deliverability_checked_at IS NULL"):
+    """A function returning (unchecked messages, age in seconds of the oldest unchecked one), or others `where` says."""
+    sql = f"SELECT count(*), min(received_at) FROM inboxes_message WHERE {where}"
     lock = threading.Lock()
     url = env.get("DATABASE_URL")
     if url:

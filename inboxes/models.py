@@ -61,12 +61,17 @@ class Inbox(models.Model):
 
 
 class SearchVectorField(models.Field):
-    """The message's words for PostgreSQL's full-text index (a `tsvector`, written at ingest).
+    """The message's words for PostgreSQL's full-text index (a `tsvector`).
 
     Built in Python (`inboxes.search.document`), which costs a fraction of
     PostgreSQL's own `to_tsvector`. SQLite keeps its index in an FTS5 table and
     keeps here only the whole-address words that its triggers add to it.
+    Ingest on PostgreSQL saves INDEX_LATER: the row is saved with NULL and the
+    indexer writes the words after the 250 (inboxes.search.indexer).
     """
+
+    # A value for new rows whose words are written later (saved as NULL).
+    INDEX_LATER = object()
 
     def db_type(self, connection):
         return "tsvector" if connection.vendor == "postgresql" else "text"
@@ -75,6 +80,9 @@ class SearchVectorField(models.Field):
         """A new message gets its search words however it is created (ingest, bulk_create, a test's create);
         on SQLite the column holds the whole-address words FTS5's triggers add (inboxes.search.index)."""
         value = getattr(model_instance, self.attname)
+        if value is self.INDEX_LATER:
+            setattr(model_instance, self.attname, None)
+            return None
         if value is None and add:
             value = _search_document().search_terms(model_instance, connection.vendor)
             setattr(model_instance, self.attname, value)

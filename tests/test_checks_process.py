@@ -83,6 +83,20 @@ def wait_until_checked(ids, timeout=60.0):
     raise AssertionError(f"{unchecked} of {len(ids)} messages still unchecked after {timeout}s")
 
 
+def unindexed(ids) -> int:
+    """PostgreSQL: how many of these messages still wait for their search words (inboxes.search.indexer)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM inboxes_message WHERE id = ANY(%s) AND search_vector IS NULL", [ids])
+        return cursor.fetchone()[0]
+
+
+def wait_until_indexed(ids, timeout=30.0):
+    deadline = time.monotonic() + timeout
+    while unindexed(ids) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert unindexed(ids) == 0, f"{unindexed(ids)} of {len(ids)} messages still without search words"
+
+
 def test_the_procfile_runs_the_checks_in_their_own_process():
     lines = procfile()
     assert "MAILDOG_AUTH_CHECKS_PROCESS=1" in lines["smtp"].split()
@@ -109,6 +123,8 @@ def test_runchecks_checks_what_runsmtp_stored_and_resumes_after_a_restart(
     assert sorted(stored.values_list("seq", flat=True)) == list(range(1, len(acknowledged) + 1))
     wait_until_checked(acknowledged)
     assert not Message.objects.filter(pk__in=acknowledged, deliverability_verdict="").exists()
+    if connection.vendor == "postgresql":  # runchecks also writes the search words, after the 250
+        wait_until_indexed(acknowledged)
 
     # While the checks process is down, mail is still taken; it is checked once the process is back.
     assert checks.stop() == 0
@@ -116,9 +132,13 @@ def test_runchecks_checks_what_runsmtp_stored_and_resumes_after_a_restart(
     later = send_concurrently(port, inbox, client_tls_context, sessions=2, per_session=10)
     time.sleep(0.5)
     assert Message.objects.filter(pk__in=later, deliverability_checked_at__isnull=True).count() == len(later)
+    if connection.vendor == "postgresql":
+        assert unindexed(later) == len(later)  # left to runchecks, and searchable meanwhile (test_search)
     restarted = maildog_processes.start("runchecks", manage("runchecks"), env)
     restarted.wait_output(r"Checks running \(20 messages left unchecked")
     wait_until_checked(later)
+    if connection.vendor == "postgresql":
+        wait_until_indexed(later)
     # The SMTP process did not check anything itself, and nothing failed on either side.
     assert "Traceback" not in smtp.output() + checks.output() + restarted.output()
     assert smtp.stop() == 0 and restarted.stop() == 0
@@ -139,6 +159,8 @@ def test_two_runsmtp_processes_share_the_port_with_reuse_port(
     stored = Message.objects.filter(inbox=inbox)
     assert set(stored.values_list("pk", flat=True)) == set(acknowledged)
     assert sorted(stored.values_list("seq", flat=True)) == list(range(1, len(acknowledged) + 1))
+    if connection.vendor == "postgresql":  # without runchecks running here, nothing writes the search words
+        assert unindexed(acknowledged) == len(acknowledged)
     assert first.stop() == 0 and second.stop() == 0
     # Both took sessions (each logs one line per session): 24 connections all on one side has odds of 2 ** -23.
     assert "smtp_session" in first.output() and "smtp_session" in second.output()
@@ -263,3 +285,20 @@ def test_a_batch_reads_each_inboxs_report_settings_once_and_saves_in_one_transac
     assert len([q for q in queries.captured_queries if f'FROM "{table}"' in q["sql"]]) == 2  # one per inbox
     # The verdicts and the reports: one transaction (the test itself runs outside any).
     assert len(transactions) == 2 and transactions[0] is not None and transactions[0] is transactions[1]
+
+
+def test_without_a_checks_process_runsmtp_writes_the_search_words(
+    maildog_processes, inbox, processes_env, client_tls_context
+):
+    from inboxes.search import search
+
+    env, port = processes_env
+    smtp = maildog_processes.start("runsmtp", manage("runsmtp"), env)
+    smtp.wait_port(port)
+    acknowledged = send_concurrently(port, inbox, client_tls_context, sessions=2, per_session=10)
+    assert sorted(search(inbox.pk, "session message").ids()) == sorted(acknowledged)
+    if connection.vendor == "postgresql":
+        wait_until_indexed(acknowledged)
+        assert sorted(search(inbox.pk, "session message").ids()) == sorted(acknowledged)
+    assert smtp.stop() == 0
+    assert "Traceback" not in smtp.output()

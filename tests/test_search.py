@@ -1,7 +1,9 @@
 """Search: the query language, the index on this database, the page and the API giving the same answers.
 
 Runs on whichever database the suite uses (SQLite's FTS5 table or PostgreSQL's
-tsvector column); messages are stored through the real ingest path.
+tsvector column); messages are stored through the real ingest path. On
+PostgreSQL the corpus is searched twice: as ingest leaves it (words still to be
+written, read from the rows) and after the indexer wrote them (the GIN index).
 """
 
 import re
@@ -16,7 +18,7 @@ from django.urls import reverse
 from django.utils.safestring import mark_safe
 
 from inboxes.models import Inbox, Message
-from inboxes.search import QueryError, index, parse, search
+from inboxes.search import QueryError, index, indexer, parse, search
 from inboxes.templatetags.search_tags import highlight
 
 from .conftest import store_message
@@ -39,8 +41,12 @@ ATTACHED = (
 )
 
 
-@pytest.fixture
-def corpus(inbox):
+# PostgreSQL: searched before the indexer wrote the words ("waiting") and after ("indexed").
+INDEXING = ["waiting", "indexed"] if connection.vendor == "postgresql" else ["in the ingest transaction"]
+
+
+@pytest.fixture(params=INDEXING)
+def corpus(request, inbox):
     """Four messages that tell the operators apart, and one in another inbox."""
     reset = store_message(
         inbox,
@@ -86,6 +92,8 @@ def corpus(inbox):
     Message.objects.filter(pk=cafe.pk).update(received_at=datetime(2024, 5, 1, 12, 0, tzinfo=dt_timezone.utc))
     other = Inbox.objects.create(team=inbox.team, name="Other")
     store_message(other, raw("Reset your password elsewhere", body="reset 482913 order invoice"))
+    if request.param == "indexed":
+        assert indexer.index_all_pending() == 5
     return {"reset": reset, "invoice": invoice, "digest": digest, "cafe": cafe}
 
 
@@ -587,3 +595,87 @@ def test_a_hostile_message_is_stored_and_searchable_within_the_index_limits(inbo
     from inboxes.search.document import MAX_VECTOR_TEXT, fields, tsvector
 
     assert len(tsvector(fields(subject * 20, "", "", "", "", [], words * 20, ""))) <= MAX_VECTOR_TEXT
+
+
+postgres_only = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="PostgreSQL's indexer (SQLite indexes in the ingest transaction)"
+)
+
+
+def stored_vector(message_id):
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {index.PG_COLUMN}::text FROM {index.MESSAGE_TABLE} WHERE id = %s", [message_id])
+        return cursor.fetchone()[0]
+
+
+@postgres_only
+def test_ingest_leaves_the_words_to_the_indexer_which_writes_what_ingest_would_have(inbox):
+    from inboxes.search.document import message_tsvector
+
+    stored = store_message(inbox, raw("Shipping label", sender="Dock <dock@port.example>", body="parcel 7731"))
+    assert stored_vector(stored.pk) is None
+    assert search(inbox.pk, "parcel from:dock@port.example").page() == [stored.pk]  # found all the same
+    assert indexer.index_all_pending() == 1 and indexer.index_all_pending() == 0
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT %s::tsvector::text", [message_tsvector(Message.objects.get(pk=stored.pk))])
+        assert stored_vector(stored.pk) == cursor.fetchone()[0]
+    assert search(inbox.pk, "parcel from:dock@port.example").page() == [stored.pk]
+    assert search(inbox.pk, "-parcel").page() == []
+
+
+@postgres_only
+def test_waiting_and_indexed_messages_are_found_together_newest_first(inbox, member_client, api):
+    first = [store_message(inbox, raw(f"Batch {n}", body="mixedword")) for n in range(3)]
+    indexer.index_all_pending()
+    later = [store_message(inbox, raw(f"Later {n}", body="mixedword")) for n in range(2)]
+    newest_first = [m.pk for m in reversed(first + later)]
+    found = search(inbox.pk, "mixedword")
+    assert found.page() == newest_first
+    assert found.count() == (5, False)
+    assert found.matching([later[0].pk, first[0].pk]) == sorted([later[0].pk, first[0].pk])
+    assert page_ids(member_client, inbox, "mixedword") == newest_first
+    response = api.get(reverse("api:message-list", args=[inbox.pk]), {"q": "mixedword"})
+    assert [item["id"] for item in response.json()["results"]] == newest_first
+
+
+@postgres_only
+def test_a_search_reads_a_bounded_number_of_waiting_messages(inbox, monkeypatch):
+    monkeypatch.setattr(indexer, "PENDING_LIMIT", 4)
+    monkeypatch.setattr(indexer, "PENDING_CHUNK", 2)
+    stored = [store_message(inbox, raw(f"Flood {n}", body="floodword")) for n in range(7)]
+    # The newest four waiting messages are read; older ones are found once the indexer reaches them.
+    assert search(inbox.pk, "floodword").page() == [m.pk for m in reversed(stored[3:])]
+    indexer.index_all_pending()
+    assert search(inbox.pk, "floodword").page() == [m.pk for m in reversed(stored)]
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)  # the other connection must see the rows
+def test_the_indexer_skips_rows_another_transaction_holds(inbox):
+    """Two indexers (or an indexer and a deletion) never wait for each other: locked rows are left for later."""
+    from django.db import connections
+
+    held = store_message(inbox, raw("Held", body="heldword"))
+    free = store_message(inbox, raw("Free", body="freeword"))
+    other = connections.create_connection("default")
+    try:
+        other.set_autocommit(False)
+        with other.cursor() as cursor:
+            cursor.execute(f"SELECT id FROM {index.MESSAGE_TABLE} WHERE id = %s FOR UPDATE", [held.pk])
+            assert indexer.index_pending() == 1
+        other.rollback()
+    finally:
+        other.close()
+    assert stored_vector(free.pk) is not None and stored_vector(held.pk) is None
+    assert indexer.index_pending() == 1 and stored_vector(held.pk) is not None
+
+
+@postgres_only
+def test_the_smtp_process_runs_the_indexer_unless_the_checks_process_does(settings):
+    settings.MAILDOG_AUTH_CHECKS = True
+    settings.MAILDOG_AUTH_CHECKS_PROCESS = False
+    assert indexer.runs_here_for_smtp()
+    settings.MAILDOG_AUTH_CHECKS_PROCESS = True
+    assert not indexer.runs_here_for_smtp()
+    settings.MAILDOG_AUTH_CHECKS = False  # no runchecks process then: the SMTP process indexes
+    assert indexer.runs_here_for_smtp()

@@ -26,7 +26,7 @@ from django.db.models import BooleanField, Q
 from django.db.models.expressions import RawSQL
 
 from ..models import Inbox, Message
-from . import index
+from . import index, indexer
 from .document import HAS_ATTACHMENT
 from .query import Condition, Query, Text
 
@@ -126,6 +126,7 @@ class Search:
         self.connection = using or connection
         self.vendor = self.connection.vendor
         self.common = False  # PostgreSQL: the last page filled up inside its window
+        self._pending: list[int] | None = None  # PostgreSQL: matching messages not indexed yet (indexer)
 
     @property
     def uses_index(self) -> bool:
@@ -141,8 +142,15 @@ class Search:
             )
             return RawSQL(sql, [fts_match(self.inbox_id, self.query.texts)], output_field=BooleanField())
         # Cast, not to_tsquery: the words are the index's already, and 'from:...' must stay one word.
+        words = tsquery(self.query.texts, self.query.conditions)
         sql = f'"{index.MESSAGE_TABLE}"."{index.PG_COLUMN}" @@ %s::tsquery'
-        return RawSQL(sql, [tsquery(self.query.texts, self.query.conditions)], output_field=BooleanField())
+        if self._pending is None:
+            # Messages whose words the indexer has not written yet, matched on their rows (once per Search).
+            self._pending = indexer.pending_matches(self.inbox_id, words, using=self.connection)
+        if self._pending:
+            sql = f'({sql} OR "{index.MESSAGE_TABLE}"."id" = ANY(%s))'
+            return RawSQL(sql, [words, self._pending], output_field=BooleanField())
+        return RawSQL(sql, [words], output_field=BooleanField())
 
     def queryset(self, base=None):
         """The matching messages of the inbox, as a queryset (unordered)."""

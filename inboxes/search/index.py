@@ -24,10 +24,14 @@ columns). A contentless table forgets the text: a delete hands the old values
 back to FTS5 (the 'delete' command), computed from the row by the same
 expressions.
 
-**PostgreSQL**: the `tsvector` column `search_vector` with a GIN index. Ingest
-writes it in the same INSERT, built in Python by `document.tsvector` (PostgreSQL's
-own `to_tsvector` cost more than the rest of storing a message); phrases use
-the positions, field restrictions the weights.
+**PostgreSQL**: the `tsvector` column `search_vector` with a GIN index, built
+in Python by `document.tsvector` (PostgreSQL's own `to_tsvector` cost more than
+the rest of storing a message); phrases use the positions, field restrictions
+the weights. Ingest leaves it NULL and the indexer (`indexer`) writes it just
+after the 250, outside the ingest transaction; the partial index
+PG_PENDING_INDEX holds the messages still waiting, which searches read
+directly meanwhile (`indexer.pending_matches`). Messages saved any other way
+get it as they are saved (`Message.search_vector`'s pre_save).
 """
 
 import json
@@ -38,6 +42,8 @@ FTS_TABLE = "inboxes_message_search"
 MESSAGE_TABLE = "inboxes_message"
 PG_COLUMN = "search_vector"
 PG_INDEX = "inboxes_message_search_gin"
+# PostgreSQL: the messages whose search words are still to be written (inboxes.search.indexer), and only those.
+PG_PENDING_INDEX = "inboxes_message_search_pending"
 TRIGGERS = ("inboxes_message_search_insert", "inboxes_message_search_delete", "inboxes_message_search_update")
 
 # The FTS5 columns and how each is computed from a message row (R is NEW or OLD).
@@ -96,8 +102,8 @@ def _exists(cursor, vendor: str) -> bool:
     if vendor == "sqlite":
         cursor.execute("SELECT count(*) FROM sqlite_master WHERE name IN (%s, %s, %s, %s)", [FTS_TABLE, *TRIGGERS])
         return cursor.fetchone()[0] == 1 + len(TRIGGERS)
-    cursor.execute("SELECT count(*) FROM pg_indexes WHERE indexname = %s", [PG_INDEX])
-    return cursor.fetchone()[0] == 1
+    cursor.execute("SELECT count(*) FROM pg_indexes WHERE indexname IN (%s, %s)", [PG_INDEX, PG_PENDING_INDEX])
+    return cursor.fetchone()[0] == 2
 
 
 def create(connection=default_connection, *, fill: bool = True) -> None:
@@ -117,6 +123,10 @@ def create(connection=default_connection, *, fill: bool = True) -> None:
             # Updated rows leave deferred foreign-key checks pending, and no index can be built over them.
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
             cursor.execute(f"CREATE INDEX IF NOT EXISTS {PG_INDEX} ON {MESSAGE_TABLE} USING gin ({PG_COLUMN})")
+            cursor.execute(
+                f"CREATE INDEX IF NOT EXISTS {PG_PENDING_INDEX} ON {MESSAGE_TABLE} (inbox_id, id) "
+                f"WHERE {PG_COLUMN} IS NULL"
+            )
         else:
             raise NotImplementedError(f"Search has no index for {vendor}")
 
@@ -129,6 +139,7 @@ def drop(connection=default_connection) -> None:
             cursor.execute(f"DROP TABLE IF EXISTS {FTS_TABLE}")
         elif connection.vendor == "postgresql":
             cursor.execute(f"DROP INDEX IF EXISTS {PG_INDEX}")
+            cursor.execute(f"DROP INDEX IF EXISTS {PG_PENDING_INDEX}")
 
 
 def ensure(connection=default_connection) -> bool:
@@ -136,7 +147,10 @@ def ensure(connection=default_connection) -> bool:
     with connection.cursor() as cursor:
         if _exists(cursor, connection.vendor):
             return False
-    rebuild(connection)
+    if connection.vendor == "postgresql":
+        create(connection)  # what is missing, and the words of the messages without them
+    else:
+        rebuild(connection)
     return True
 
 
@@ -165,30 +179,37 @@ def rebuild(connection=default_connection) -> None:
         create(connection, fill=False)
 
 
-def fill_vectors(connection=default_connection, *, only_missing: bool, batch: int = 2000) -> int:
-    """PostgreSQL: write search_vector for every message (or those without one), in batches; returns how many."""
+# PostgreSQL: what a message's tsvector is built from, as read back from its row (see row_vector).
+VECTOR_SOURCE = (
+    "id, subject, from_header, envelope_from, to_header, cc_header, envelope_to::text, text_body, "
+    "attachment_names, has_attachments"
+)
+
+
+def row_vector(row) -> str:
+    """The tsvector text of a row read with VECTOR_SOURCE: what ingest would have built for the message."""
     from .document import fields, flags, tsvector
 
+    _, subject, from_, envelope_from, to, cc, envelope_to, text, names, attached = row
+    recipients = json.loads(envelope_to) if envelope_to else []
+    indexed = fields(subject, from_, envelope_from, to, cc, recipients, text, names)
+    return tsvector(indexed, flags(from_, envelope_from, to, cc, recipients, attached))
+
+
+def fill_vectors(connection=default_connection, *, only_missing: bool, batch: int = 2000) -> int:
+    """PostgreSQL: write search_vector for every message (or those without one), in batches; returns how many."""
     done, last_id = 0, 0
     missing = f"AND {PG_COLUMN} IS NULL" if only_missing else ""
     while True:
         with connection.cursor() as cursor:
             cursor.execute(
-                "SELECT id, subject, from_header, envelope_from, to_header, cc_header, envelope_to::text, text_body, "
-                f"attachment_names, has_attachments FROM {MESSAGE_TABLE} WHERE id > %s {missing} ORDER BY id LIMIT %s",
+                f"SELECT {VECTOR_SOURCE} FROM {MESSAGE_TABLE} WHERE id > %s {missing} ORDER BY id LIMIT %s",
                 [last_id, batch],
             )
             rows = cursor.fetchall()
             if not rows:
                 return done
-            values = []
-            for row in rows:
-                message_id, subject, from_, envelope_from, to, cc, envelope_to, text, names, attached = row
-                recipients = json.loads(envelope_to) if envelope_to else []
-                indexed = fields(subject, from_, envelope_from, to, cc, recipients, text, names)
-                values.append(
-                    (tsvector(indexed, flags(from_, envelope_from, to, cc, recipients, attached)), message_id)
-                )
+            values = [(row_vector(row), row[0]) for row in rows]
             cursor.executemany(f"UPDATE {MESSAGE_TABLE} SET {PG_COLUMN} = %s::tsvector WHERE id = %s", values)
             done += len(rows)
             last_id = rows[-1][0]

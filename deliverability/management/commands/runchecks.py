@@ -6,10 +6,12 @@ import sys
 import uvloop
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.db import connection
 
 from deliverability.poller import CheckPoller
 from deliverability.service import check_queue, close_check_queue
 from deliverability.signals import checks_process_started, checks_process_stopping
+from inboxes.search import indexer
 from maildog_site.queries import stop_recording_queries
 from metrics.exposition import serve_from_settings as serve_metrics
 
@@ -28,8 +30,8 @@ SWITCH_INTERVAL = 0.0005
 class Command(BaseCommand):
     help = (
         "Run the SPF/DKIM/DMARC checks in a process of their own: checks every stored message not "
-        "checked yet, as it arrives. Pair it with MAILDOG_AUTH_CHECKS_PROCESS=1 on the SMTP processes "
-        "(the Procfile's `checks` line)."
+        "checked yet, as it arrives (on PostgreSQL it also writes new mail's search words). Pair it with "
+        "MAILDOG_AUTH_CHECKS_PROCESS=1 on the SMTP processes (the Procfile's `checks` line)."
     )
 
     def add_arguments(self, parser):
@@ -54,6 +56,9 @@ class Command(BaseCommand):
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
+        if connection.vendor == "postgresql":
+            # The search words of new mail, off the SMTP processes' core too (inboxes.search.indexer).
+            indexer.start_indexer()
         poller = CheckPoller(check_queue(BATCH_SIZE))
         resumed = await poller.start(stop)
         await checks_process_started.asend(sender=Command)
@@ -63,4 +68,5 @@ class Command(BaseCommand):
         await close_check_queue(settings.MAILDOG_SHUTDOWN_GRACE)
         # After the last verdicts, so that what reacts to them has them all before it stops.
         await checks_process_stopping.asend(sender=Command, grace=settings.MAILDOG_SHUTDOWN_GRACE)
+        await asyncio.to_thread(indexer.stop_indexer, grace=settings.MAILDOG_SHUTDOWN_GRACE)
         self.stdout.write("Checks stopped")
