@@ -12,6 +12,7 @@ from deliverability.poller import CheckPoller
 from deliverability.service import check_queue, close_check_queue
 from deliverability.signals import checks_process_started, checks_process_stopping
 from inboxes.search import indexer
+from maildog_site.heap import freeze_startup_objects
 from maildog_site.queries import stop_recording_queries
 from metrics.exposition import serve_from_settings as serve_metrics
 
@@ -61,6 +62,7 @@ class Command(BaseCommand):
             indexer.start_indexer()
         poller = CheckPoller(check_queue(BATCH_SIZE))
         resumed = await poller.start(stop)
+        freeze_startup_objects()  # what start-up loaded stays out of every later collection
         await checks_process_started.asend(sender=Command)
         self.stdout.write(f"Checks running ({resumed} messages left unchecked by the last run are queued)")
         await poller.run(stop)

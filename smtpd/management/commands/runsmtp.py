@@ -7,6 +7,7 @@ import uvloop
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
+from maildog_site.heap import freeze_startup_objects
 from maildog_site.queries import stop_recording_queries
 from metrics.exposition import serve_from_settings as serve_metrics
 from smtpd.health import SMTPHealthServer
@@ -60,6 +61,7 @@ class Command(BaseCommand):
     async def serve(self, bind, ports):
         service = build_service(bind=bind, ports=ports)
         await service.start()
+        freeze_startup_objects()  # what start-up loaded stays out of every later collection
         describe_listeners(service, self.stdout)
         serve_metrics(self.stdout)  # MAILDOG_METRICS_ADDR, when set
         health = None

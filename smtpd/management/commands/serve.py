@@ -3,6 +3,7 @@ import asyncio
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from maildog_site.heap import freeze_startup_objects
 from maildog_site.queries import stop_recording_queries
 from smtpd.server import build_service
 
@@ -39,6 +40,7 @@ class Command(BaseCommand):
                 reactor.stop()  # type: ignore[misc]  # Twisted types the global reactor as a module
                 return
             describe_listeners(service, self.stdout)
+            freeze_startup_objects()  # what start-up loaded stays out of every later collection
             self.stdout.write(f"Web app on http://{options['http_bind']}:{options['http_port']}/")
 
         def start_smtp():
