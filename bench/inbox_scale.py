@@ -396,6 +396,10 @@ def measure_ingest(inbox, corpus: Corpus, messages: int, rounds: int) -> tuple[f
     indexing: list[float] = []
 
     def run(index_after: bool = True) -> float:
+        if connection.vendor == "sqlite":
+            # The last round's deletes wait in the write-ahead log: checkpointed now, not during this round.
+            with connection.cursor() as cursor:
+                cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         begin = time.perf_counter()
         for start in range(0, len(items), 20):
             ingest_many(items[start : start + 20])
