@@ -213,7 +213,7 @@ def peak_rss_mb(pid: int) -> float:
 class Maildog:
     name = "maildog"
 
-    def __init__(self, dns_port: int, checks: str, smtp_processes: int = 1):
+    def __init__(self, dns_port: int, checks: str, smtp_processes: int = 1, manage=maildog_process.MANAGE):
         self.starttls_port = maildog_process.free_port()
         self.tls_port = maildog_process.free_port()
         self.data_dir, self.env = maildog_process.fresh_environment(
@@ -227,6 +227,7 @@ class Maildog:
         )
         self.smtp_processes = smtp_processes
         self.checks = checks
+        self.manage = manage  # manage.py, or a wrapper (bench/index_cost.py runs Maildog without its search index)
         self.processes: list[subprocess.Popen] = []
         maildog_process.migrate(self.env)
         self.username, self.password = maildog_process.create_inbox(self.env, "Bench", "Bench")
@@ -244,19 +245,17 @@ class Maildog:
         return str(tls / "server.pem"), str(tls / "server-key.pem")
 
     def start(self):
-        self.smtp = maildog_process.start_smtp(self.env, self.starttls_port)
+        self.smtp = maildog_process.start_smtp(self.env, self.starttls_port, manage=self.manage)
         self.processes = [self.smtp]
         for _ in range(self.smtp_processes - 1):
             # The port already answers (the first process): wait for this one's own "SMTP listening" line.
-            more = subprocess.Popen(
-                [*maildog_process.MANAGE, "runsmtp"], env=self.env, stdout=subprocess.PIPE, text=True
-            )
+            more = subprocess.Popen([*self.manage, "runsmtp"], env=self.env, stdout=subprocess.PIPE, text=True)
             self.processes.append(more)
             more.stdout.readline()
 
         if self.checks == "process":
             self.checker = subprocess.Popen(
-                [*maildog_process.MANAGE, "runchecks"], env=self.env, stdout=subprocess.PIPE, text=True
+                [*self.manage, "runchecks"], env=self.env, stdout=subprocess.PIPE, text=True
             )
             self.processes.append(self.checker)
             self.checker.stdout.readline()  # "Checks running ...": it looks for work from now on

@@ -73,14 +73,15 @@ def create_inbox(env: dict[str, str], team: str, name: str) -> tuple[str, str]:
     return inbox["username"], inbox["password"]
 
 
-def start_smtp(env: dict[str, str], port: int, **popen_options) -> subprocess.Popen:
+def start_smtp(env: dict[str, str], port: int, manage=MANAGE, **popen_options) -> subprocess.Popen:
     """Start `manage.py runsmtp` and return once it accepts connections on `port`.
 
     Its stdout is discarded (stderr, where it logs, is left to the terminal).
+    `manage` is the command to run it with (manage.py, or a wrapper of it).
     `popen_options` go to subprocess.Popen (e.g. preexec_fn to cap the child).
     Exits the benchmark if the server dies or does not listen within 30 s.
     """
-    server = subprocess.Popen([*MANAGE, "runsmtp"], env=env, stdout=subprocess.DEVNULL, **popen_options)
+    server = subprocess.Popen([*manage, "runsmtp"], env=env, stdout=subprocess.DEVNULL, **popen_options)
     try:
         wait_for_port(port, server)
     except SystemExit:
