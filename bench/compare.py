@@ -456,7 +456,10 @@ def run_flood(maildog: Maildog, seconds: float, sessions: int) -> dict:
     import uvloop
 
     query = backlog_query(maildog.env)
+    # PostgreSQL: the search words are written after the 250 too (inboxes.search.indexer).
+    unindexed = backlog_query(maildog.env, where="search_vector IS NULL") if maildog.env.get("DATABASE_URL") else None
     samples: list[tuple[float, int, float]] = []
+    unindexed_samples: list[tuple[int, float]] = []
     done = threading.Event()
     started = time.monotonic()
 
@@ -464,6 +467,8 @@ def run_flood(maildog: Maildog, seconds: float, sessions: int) -> dict:
         while not done.is_set():
             count, age = query()
             samples.append((time.monotonic() - started, count, age))
+            if unindexed is not None:
+                unindexed_samples.append(unindexed())
             done.wait(1.0)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -497,6 +502,12 @@ def run_flood(maildog: Maildog, seconds: float, sessions: int) -> dict:
         catch_up_s=round(caught_up, 1),
         unchecked_after=count,
     )
+    if unindexed is not None:
+        result.update(
+            max_unindexed_messages=max((s[0] for s in unindexed_samples), default=0),
+            max_unindexed_age_s=round(max((s[1] for s in unindexed_samples), default=0.0), 1),
+            unindexed_after=unindexed()[0],
+        )
     return result
 
 

@@ -31,7 +31,7 @@ from django.utils import timezone
 
 from inboxes import events
 from inboxes.models import Message
-from inboxes.raw_source import load_raw
+from inboxes.raw_source import load_raw, load_small_raws
 from metrics import instruments as metrics
 from reports import service as reports
 
@@ -103,13 +103,17 @@ def check_messages(message_ids, stop: threading.Event | None = None) -> list[Mes
     saved. No event is sent: the caller tells open pages.
     """
     messages = list(Message.objects.filter(pk__in=message_ids).only(*FACT_FIELDS))
+    # Most raw sources in one query; the large ones are read one at a time, in pieces (_raw_source).
+    small_raws = load_small_raws([message.pk for message in messages])
     checked_at = timezone.now()
     checked = []
     report_settings: dict = {}  # each inbox's report settings, read once for the batch
     for message in messages:
         if stop is not None and stop.is_set():
             break
-        raw = _raw_source(message.pk)
+        raw = small_raws.pop(message.pk, None)
+        if raw is None:
+            raw = _raw_source(message.pk)
         if raw is None:
             continue
         summary = check_one(message, raw)

@@ -127,6 +127,36 @@ class RawWriter:
                     blob.write(view[start : start + CHUNK_BYTES])
 
 
+def load_small_raws(message_ids, max_bytes: int = INLINE_MAX_BYTES) -> dict[int, bytes]:
+    """The raw sources of those of `message_ids` that are at most `max_bytes`, in one query ({id: bytes}).
+
+    For work on a batch of messages (the checks): most mail is a few KB, and a
+    query for each message (two on PostgreSQL) costs more than reading it.
+    What is larger, or gone, is not in the answer: read it with `load_raw`.
+    Holds at most len(message_ids) x max_bytes (twice that while reading).
+    """
+    ids = [int(message_id) for message_id in message_ids]
+    if not ids:
+        return {}
+    table = connection.ops.quote_name(Message._meta.db_table)
+    if _psycopg3():
+        connection.ensure_connection()
+        # psycopg's own cursor: binary results, so bytea arrives as bytes rather than hex text.
+        with connection.Database.Cursor(connection.connection) as cursor:
+            cursor.execute(
+                f"SELECT id, raw FROM {table} WHERE id = ANY(%s) AND octet_length(raw) <= %s",
+                [ids, max_bytes],
+                binary=True,
+            )
+            return {message_id: bytes(raw) for message_id, raw in cursor.fetchall()}
+    with connection.cursor() as cursor:
+        placeholders = ", ".join(["%s"] * len(ids))
+        cursor.execute(
+            f"SELECT id, raw FROM {table} WHERE id IN ({placeholders}) AND length(raw) <= %s", [*ids, max_bytes]
+        )
+        return {message_id: bytes(raw) for message_id, raw in cursor.fetchall()}
+
+
 def load_raw(message_id: int) -> bytes:
     """The raw source of message `message_id`, byte for byte as stored (Message.DoesNotExist if none)."""
     if _psycopg3():

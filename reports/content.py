@@ -394,6 +394,13 @@ NO_REPLY = re.compile(r"no[-_.]?reply|do[-_.]?not[-_.]?reply", re.I)
 BULK_WORDS = re.compile(r"\bunsubscribe\b|\bnewsletter\b|\bmanage (?:your )?(?:email )?preferences\b", re.I)
 
 
+def _may_say_bulk(body: str) -> bool:
+    # A case-insensitive alternation is searched position by position in Python's re (some 50 µs on a
+    # 4 KB body, for every message): these substrings rule most mail out first.
+    lowered = body.lower()
+    return "unsubscribe" in lowered or "newsletter" in lowered or "preferences" in lowered
+
+
 def _addresses(value: str) -> list[str]:
     return [address for _name, address in getaddresses([value]) if address]
 
@@ -494,7 +501,7 @@ def check_headers(findings: Findings, parsed) -> None:
     if parsed.header("List-Id"):
         bulk_reasons.append("a List-Id header")
     body = (parsed.text or "") + " " + (parsed.html or "")[:200_000]
-    if BULK_WORDS.search(body):
+    if _may_say_bulk(body) and BULK_WORDS.search(body):
         bulk_reasons.append("an unsubscribe or newsletter mention in the body")
     if not bulk_reasons:
         return
