@@ -632,7 +632,7 @@ def test_waiting_and_indexed_messages_are_found_together_newest_first(inbox, mem
     found = search(inbox.pk, "mixedword")
     assert found.page() == newest_first
     assert found.count() == (5, False)
-    assert found.matching([later[0].pk, first[0].pk]) == sorted([later[0].pk, first[0].pk])
+    assert sorted(found.matching([later[0].pk, first[0].pk])) == sorted([later[0].pk, first[0].pk])
     assert page_ids(member_client, inbox, "mixedword") == newest_first
     response = api.get(reverse("api:message-list", args=[inbox.pk]), {"q": "mixedword"})
     assert [item["id"] for item in response.json()["results"]] == newest_first
@@ -679,3 +679,25 @@ def test_the_smtp_process_runs_the_indexer_unless_the_checks_process_does(settin
     assert not indexer.runs_here_for_smtp()
     settings.MAILDOG_AUTH_CHECKS = False  # no runchecks process then: the SMTP process indexes
     assert indexer.runs_here_for_smtp()
+
+
+@postgres_only
+def test_waiting_messages_words_go_to_the_database_in_bounded_statements(inbox, monkeypatch):
+    """A batch of hostile messages (each with the most words a tsvector may hold) is split, not sent whole."""
+    monkeypatch.setattr(indexer, "STATEMENT_CHARS", 50_000)
+    big = " ".join(f"w{n:05d}" + "x" * 40 for n in range(1800))  # 84,600 characters (a text body keeps 100,000)
+    stored = [store_message(inbox, raw(f"Big {n}", body=big + f" mark{n}")) for n in range(3)]
+    sent = []
+    original = indexer._in_statements
+
+    def recording(rows):
+        for ids, vectors in original(rows):
+            sent.append(sum(map(len, vectors)))
+            yield ids, vectors
+
+    monkeypatch.setattr(indexer, "_in_statements", recording)
+    assert search(inbox.pk, "mark1").page() == [stored[1].pk]  # read from the rows, in three statements
+    assert len(sent) == 3 and all(size < 200_000 for size in sent)
+    sent.clear()
+    assert indexer.index_all_pending() == 3 and len(sent) == 3
+    assert search(inbox.pk, "mark2 w01799" + "x" * 40).page() == [stored[2].pk]

@@ -36,6 +36,9 @@ IDLE_WAIT = 0.1  # seconds between looks while nothing waits: the lag of the ind
 ERROR_WAIT = 2.0  # seconds before trying again after a database error
 PENDING_LIMIT = 1000  # waiting messages of an inbox a search reads itself (newest first)
 PENDING_CHUNK = 100  # of those, read and matched at a time (bounded memory)
+# Characters of tsvector text sent in one statement: a typical message's is 3,000, a hostile one's up to
+# document.MAX_VECTOR_TEXT (400,000), so a batch of those is split rather than held whole.
+STATEMENT_CHARS = 2_000_000
 
 _UPDATE = (
     f"UPDATE {index.MESSAGE_TABLE} AS message SET {index.PG_COLUMN} = words.vector::tsvector "
@@ -49,6 +52,23 @@ def runs_here_for_smtp() -> bool:
     return connection.vendor == "postgresql" and not checks_elsewhere
 
 
+def _in_statements(rows):
+    """(ids, tsvector texts) of the rows, in groups of at most STATEMENT_CHARS of text (at least one row)."""
+    ids: list[int] = []
+    vectors: list[str] = []
+    size = 0
+    for row in rows:
+        vector = index.row_vector(row)
+        if ids and size + len(vector) > STATEMENT_CHARS:
+            yield ids, vectors
+            ids, vectors, size = [], [], 0
+        ids.append(row[0])
+        vectors.append(vector)
+        size += len(vector)
+    if ids:
+        yield ids, vectors
+
+
 def index_pending(batch: int = BATCH) -> int:
     """Write the search words of up to `batch` waiting messages, oldest first; returns how many."""
     with transaction.atomic(), connection.cursor() as cursor:
@@ -58,21 +78,20 @@ def index_pending(batch: int = BATCH) -> int:
             [batch],
         )
         rows = cursor.fetchall()
-        if rows:
-            vectors = [index.row_vector(row) for row in rows]
+        for ids, vectors in _in_statements(rows):
             try:
                 with transaction.atomic():
-                    cursor.execute(_UPDATE, [[row[0] for row in rows], vectors])
+                    cursor.execute(_UPDATE, [ids, vectors])
             except DataError:
                 # One message's words refused (document.tsvector keeps within PostgreSQL's limits, so
                 # this should not happen): the others are written, that one gets none, not a retry forever.
-                for row, vector in zip(rows, vectors):
+                for message_id, vector in zip(ids, vectors):
                     try:
                         with transaction.atomic():
-                            cursor.execute(_UPDATE, [[row[0]], [vector]])
+                            cursor.execute(_UPDATE, [[message_id], [vector]])
                     except DataError:
-                        log.error("search index: message %s has words PostgreSQL refuses; left out", row[0])
-                        cursor.execute(_UPDATE, [[row[0]], [""]])
+                        log.error("search index: message %s has words PostgreSQL refuses; left out", message_id)
+                        cursor.execute(_UPDATE, [[message_id], [""]])
     return len(rows)
 
 
@@ -100,12 +119,13 @@ def pending_matches(inbox_id: int, tsquery: str, using=None) -> list[int]:
             rows = cursor.fetchall()
             if not rows:
                 break
-            cursor.execute(
-                "SELECT words.id FROM unnest(%s::bigint[], %s::text[]) AS words(id, vector) "
-                "WHERE words.vector::tsvector @@ %s::tsquery",
-                [[row[0] for row in rows], [index.row_vector(row) for row in rows], tsquery],
-            )
-            found += [row[0] for row in cursor.fetchall()]
+            for ids, vectors in _in_statements(rows):
+                cursor.execute(
+                    "SELECT words.id FROM unnest(%s::bigint[], %s::text[]) AS words(id, vector) "
+                    "WHERE words.vector::tsvector @@ %s::tsquery ORDER BY words.id DESC",
+                    [ids, vectors, tsquery],
+                )
+                found += [row[0] for row in cursor.fetchall()]
             if len(rows) < PENDING_CHUNK:
                 break
             below = rows[-1][0]
