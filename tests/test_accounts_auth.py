@@ -76,25 +76,34 @@ def test_wrong_password_is_refused(client, owner):
 
 
 def test_password_reset_by_email(client, owner, maildog_mail):
+    # Maildog's own pages, in sentence case like the rest of the product.
+    assert "<h1>Reset your password</h1>" in client.get(reverse("account_reset_password")).content.decode()
     response = client.post(reverse("account_reset_password"), {"email": owner.email})
     assert response.status_code == 302
+    assert "<h1>Check your email</h1>" in client.get(response["Location"]).content.decode()
     message = caught(maildog_mail, "Reset your password")
     assert message.subject == "[Maildog] Reset your password"
     reset = link_in(message, "/accounts/password/reset/key/")
     form_page = client.get(reset, follow=True)
     assert form_page.status_code == 200
+    assert "<h1>Choose a new password</h1>" in form_page.content.decode()
     response = client.post(
         form_page.redirect_chain[-1][0] if form_page.redirect_chain else reset,
         {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD},
     )
     assert response.status_code == 302
+    assert "<h1>Password changed</h1>" in client.get(response["Location"]).content.decode()
     owner.refresh_from_db()
     assert owner.check_password(NEW_PASSWORD)
+    # The link works once.
+    used = client.get(reset, follow=True).content.decode()
+    assert "<h1>Link no longer valid</h1>" in used
 
 
 def test_change_password(client, owner):
     client.force_login(owner)
-    assert client.get(reverse("account_change_password")).status_code == 200
+    page = client.get(reverse("account_change_password"))
+    assert page.status_code == 200 and "<h1>Change password</h1>" in page.content.decode()
     response = client.post(
         reverse("account_change_password"),
         {"oldpassword": PASSWORD, "password1": NEW_PASSWORD, "password2": NEW_PASSWORD},

@@ -140,7 +140,7 @@ def test_signup_to_live_message_and_its_links(maildog_server, page, system_inbox
     target_page = opened.value
     target_page.wait_for_load_state()
     assert target_page.url == target
-    expect(target_page.locator("h1")).to_have_text("Password Reset")
+    expect(target_page.locator("h1")).to_have_text("Reset your password")
 
 
 def test_captured_script_never_runs(maildog_server, page, inbox, member):

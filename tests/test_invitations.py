@@ -159,8 +159,13 @@ def test_new_account_signs_up_then_is_led_back_to_the_invitation(client, owner, 
     page = client.get(link("invitation", invitation)).content.decode()
     assert "Sign up" in page and "Sign in" in page and "fresh@example.com" in page
     # The sign-up page the invitation links to starts with the invited address.
-    signup_url = re.search(r'href="(/accounts/signup/\?[^"]+)"', page).group(1).replace("&amp;", "&")
-    signup_page = client.get(signup_url).content.decode()
+    signup_urls = {url.replace("&amp;", "&") for url in re.findall(r'href="(/accounts/signup/[^"]*)"', page)}
+    # The header's Sign up and the page's "Sign up as ..." are the same link: both bring the reader back.
+    assert len(signup_urls) == 1 and "next=" in next(iter(signup_urls))
+    assert set(re.findall(r'href="(/accounts/login/[^"]*)"', page)) == {
+        reverse("account_login") + "?next=" + link("invitation", invitation)
+    }
+    signup_page = client.get(signup_urls.pop()).content.decode()
     assert 'value="fresh@example.com"' in signup_page
     client.post(reverse("account_signup"), {"email": "fresh@example.com", "password1": PASSWORD, "password2": PASSWORD})
     confirm = Message.objects.filter(inbox=maildog_mail, subject__contains="Confirm").get()
