@@ -701,3 +701,24 @@ def test_waiting_messages_words_go_to_the_database_in_bounded_statements(inbox, 
     sent.clear()
     assert indexer.index_all_pending() == 3 and len(sent) == 3
     assert search(inbox.pk, "mark2 w01799" + "x" * 40).page() == [stored[2].pk]
+
+
+@postgres_only
+def test_a_message_whose_words_cannot_be_made_holds_up_no_other(inbox, monkeypatch, caplog):
+    from inboxes.search import index as search_index
+
+    good = store_message(inbox, raw("Fine", body="goodword"))
+    bad = store_message(inbox, raw("Broken", body="badword"))
+    building = search_index.row_vector
+
+    def failing_for_bad(row):
+        if row[0] == bad.pk:
+            raise ValueError("a bug meeting a message nobody foresaw")
+        return building(row)
+
+    monkeypatch.setattr(search_index, "row_vector", failing_for_bad)
+    assert search(inbox.pk, "goodword").page() == [good.pk]  # the search still answers
+    assert indexer.index_all_pending() == 2 and indexer.index_all_pending() == 0  # not retried forever
+    assert "could not be made" in caplog.text
+    assert stored_vector(good.pk) is not None and stored_vector(bad.pk) == ""
+    assert search(inbox.pk, "goodword").page() == [good.pk]

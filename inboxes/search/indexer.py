@@ -58,7 +58,11 @@ def _in_statements(rows):
     vectors: list[str] = []
     size = 0
     for row in rows:
-        vector = index.row_vector(row)
+        try:
+            vector = index.row_vector(row)
+        except Exception:  # one message's words must not hold up the others': it gets none
+            log.exception("search index: the words of message %s could not be made; left out", row[0])
+            vector = ""
         if ids and size + len(vector) > STATEMENT_CHARS:
             yield ids, vectors
             ids, vectors, size = [], [], 0
@@ -96,7 +100,7 @@ def index_pending(batch: int = BATCH) -> int:
 
 
 def index_all_pending() -> int:
-    """Index every waiting message now (tests, benchmarks, `rebuild_search_index`); returns how many."""
+    """Index every waiting message now (tests, benchmarks); returns how many."""
     done = 0
     while written := index_pending():
         done += written
@@ -168,7 +172,7 @@ _lock = threading.Lock()
 
 
 def start_indexer(sender=None, **kwargs) -> None:
-    """Also an `ingest_started` receiver (connected in InboxesConfig.ready where runs_here_for_smtp)."""
+    """Start this process's indexer thread, once (`runchecks`, or an SMTP process: InboxesConfig.ready)."""
     global _indexer
     with _lock:
         if _indexer is None:
