@@ -140,3 +140,18 @@ class FirstRun(models.Model):
 
     def __str__(self):
         return f"first run of {self.created:%Y-%m-%d}"
+
+
+class Preferences(models.Model):
+    """How a person likes Maildog's pages, kept on the server so it follows them from browser to browser."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, models.CASCADE, related_name="maildog_preferences")
+    # The SPF/DKIM/DMARC details under a message's one-line verdict: unfolded on every message.
+    checks_details_open = models.BooleanField(default=False)
+
+    @classmethod
+    def of(cls, user) -> "Preferences":
+        """The user's preferences (unsaved defaults for someone who never chose, or for anonymous visitors)."""
+        if not user.is_authenticated:
+            return cls()
+        return cls.objects.filter(user=user).first() or cls(user=user)

@@ -1,10 +1,11 @@
 from django.urls import path
 
-from .views import invitations, members, teams
+from .views import invitations, members, preferences, teams
 
 app_name = "accounts"
 
 urlpatterns = [
+    path("preferences/", preferences.preferences_update, name="preferences"),
     path("teams/", teams.team_list, name="teams"),
     path("teams/new/", teams.team_create, name="team_create"),
     path("teams/<int:team_id>/", teams.team_detail, name="team"),

@@ -39,6 +39,8 @@ class Inbox(models.Model):
     # only grants the right to drop mail into this sandbox inbox.
     smtp_password = models.CharField(max_length=128, default=generate_smtp_password)
     max_messages = models.PositiveIntegerField(default=default_max_messages)
+    # The list marks failing SPF/DKIM/DMARC always, passing only where the team asks for it (this inbox).
+    mark_passing_mail = models.BooleanField(default=False)
     # Number of messages ever received; each message takes the next value, so
     # the cap is one indexed range delete and clients can catch up by sequence.
     last_seq = models.BigIntegerField(default=0, editable=False)

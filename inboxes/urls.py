@@ -12,6 +12,7 @@ urlpatterns = [
     path("inboxes/<int:inbox_id>/", messages.inbox, name="inbox"),
     path("inboxes/<int:inbox_id>/rename/", manage.inbox_rename, name="inbox_rename"),
     path("inboxes/<int:inbox_id>/clear/", messages.inbox_clear, name="inbox_clear"),
+    path("inboxes/<int:inbox_id>/mark-passing/", messages.inbox_mark_passing, name="inbox_mark_passing"),
     path("inboxes/<int:inbox_id>/delete/", manage.inbox_delete, name="inbox_delete"),
     path("inboxes/<int:inbox_id>/credentials/reset/", manage.inbox_reset_credentials, name="inbox_reset_credentials"),
     path("inboxes/<int:inbox_id>/integration/", integration.inbox_integration, name="integration"),

@@ -187,3 +187,62 @@ def test_alignment_counts_only_a_passing_check(member_client, inbox):
     assert "same domain" in body and "no: SPF none" in body
     # One line first: the details are folded until the reader opens them.
     assert '<details class="auth-details" id="auth-details">' in body
+
+
+def test_checks_details_stay_open_for_the_person_who_opened_them(member_client, owner, inbox):
+    from accounts.models import Preferences
+
+    message = text_mail(inbox, "Hello")
+    folded = '<details class="auth-details" id="auth-details">'
+    unfolded = '<details class="auth-details" id="auth-details" open>'
+    assert folded in member_client.get(url("message", message)).content.decode()
+    response = member_client.post(reverse("accounts:preferences"), {"checks_details_open": "1"})
+    assert response.status_code == 204
+    # Kept on the server: every page and browser of this person, the panel swapped in live too.
+    assert unfolded in member_client.get(url("message", message)).content.decode()
+    panel = member_client.get(reverse("deliverability:panel", args=[inbox.pk, message.pk])).content.decode()
+    assert unfolded in panel
+    # Not for anyone else.
+    owner_client = Client()
+    owner_client.force_login(owner)
+    assert folded in owner_client.get(url("message", message)).content.decode()
+    member_client.post(reverse("accounts:preferences"), {"checks_details_open": "0"})
+    assert folded in member_client.get(url("message", message)).content.decode()
+    assert Preferences.objects.count() == 1
+
+
+def test_preferences_take_only_known_choices_and_need_a_person(member_client):
+    bad = member_client.post(reverse("accounts:preferences"), {"is_staff": "1"})
+    assert bad.status_code == 400 and b"is_staff" in bad.content
+    assert member_client.post(reverse("accounts:preferences"), {"checks_details_open": "yes"}).status_code == 400
+    assert member_client.get(reverse("accounts:preferences")).status_code == 405
+    anonymous = Client().post(reverse("accounts:preferences"), {"checks_details_open": "1"})
+    assert anonymous.status_code == 302 and reverse("account_login") in anonymous["Location"]
+
+
+def test_marking_passing_mail_is_the_inbox_setting_for_its_whole_team(member_client, owner, outsider, inbox):
+    owner_client = Client()
+    owner_client.force_login(owner)
+    list_url = inbox.get_absolute_url()
+    assert 'class="messages" id="message-list"' in owner_client.get(list_url).content.decode()
+    answer = member_client.post(
+        reverse("inboxes:inbox_mark_passing", args=[inbox.pk]),
+        {"mark_passing_mail": "1"},
+        headers={"X-Requested-With": "fetch"},
+    )
+    assert answer.status_code == 204
+    # Another member of the team sees passing mail marked too: it is the inbox's setting.
+    page = owner_client.get(list_url).content.decode()
+    assert 'class="messages show-pass" id="message-list"' in page
+    assert 'id="show-pass" checked' in page
+    # Without script the form's button sends it and comes back to the list.
+    back = member_client.post(reverse("inboxes:inbox_mark_passing", args=[inbox.pk]), {"mark_passing_mail": "0"})
+    assert back.status_code == 302 and back["Location"] == list_url
+    assert 'class="messages" id="message-list"' in owner_client.get(list_url).content.decode()
+    # Someone outside the team can neither see nor change it.
+    outsider_client = Client()
+    outsider_client.force_login(outsider)
+    refused = outsider_client.post(reverse("inboxes:inbox_mark_passing", args=[inbox.pk]), {"mark_passing_mail": "1"})
+    assert refused.status_code == 404
+    inbox.refresh_from_db()
+    assert inbox.mark_passing_mail is False

@@ -10,7 +10,7 @@ import pytest
 from django.urls import reverse
 from playwright.sync_api import expect
 
-from accounts.models import Invitation
+from accounts.models import Invitation, Preferences
 from inboxes.events import message_summary
 from inboxes.models import Inbox, Message
 
@@ -289,9 +289,10 @@ def test_the_email_comes_first_with_the_checks_on_one_line(maildog_server, wide_
     expect(page.locator("#text-part")).to_be_in_viewport()
     assert page.locator("#text-part").bounding_box()["y"] + 50 <= WIDE["height"]
 
-    # The details unfold on a click, and stay unfolded on the next message.
+    # The details unfold on a click, and stay unfolded on the next message (the reader's preference, saved).
     page.goto(maildog_server.url + html.get_absolute_url())
-    page.click("#auth-checks summary")
+    with page.expect_response(lambda response: "/preferences/" in response.url and response.status == 204):
+        page.click("#auth-checks summary")
     expect(page.locator("#auth-checks .auth-alignment")).to_be_visible()
     expect(page.locator("#auth-checks .auth-counts")).to_have_text("no: SPF none")
     page.goto(maildog_server.url + text.get_absolute_url())
@@ -366,7 +367,7 @@ def test_every_page_fits_a_phone(maildog_server, browser, inbox, owner, member, 
     try:
         log_in(page, maildog_server.url, owner)
         assert page.evaluate("matchMedia('(prefers-color-scheme: dark)').matches") == (scheme == "dark")
-        page.evaluate("localStorage.setItem('maildog.authChecksOpen', '1')")  # the widest state of the checks
+        Preferences.objects.update_or_create(user=owner, defaults={"checks_details_open": True})  # the widest checks
         too_wide = {}
         for path in phone_pages(inbox, message, team):
             page.goto(maildog_server.url + path)
@@ -408,8 +409,9 @@ def test_list_marks_failing_mail_and_passing_on_request(maildog_server, wide_pag
     expect(page.locator(f'tr[data-id="{failing.pk}"] .auth-marker')).to_have_text("Would fail")
     expect(page.locator(f'tr[data-id="{quiet.pk}"] .auth-marker')).to_be_hidden()
     expect(page.locator(f'tr[data-id="{passing.pk}"] .auth-marker')).to_be_hidden()
-    # Passing mail is marked where the reader asks for it, and the choice is kept for the inbox.
-    page.check("#show-pass")
+    # Passing mail is marked where the team asks for it, and the choice is kept for the inbox.
+    with page.expect_response(lambda response: "/mark-passing/" in response.url and response.status == 204):
+        page.check("#show-pass")
     expect(page.locator(f'tr[data-id="{passing.pk}"] .auth-marker')).to_have_text("Would pass")
     page.reload()
     expect(page.locator(f'tr[data-id="{passing.pk}"] .auth-marker')).to_be_visible()

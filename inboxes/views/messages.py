@@ -11,14 +11,14 @@ from django.conf import settings
 from django.contrib import messages as flash
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from ..access import can_manage, get_inbox, get_message
-from ..models import Message
+from ..models import Inbox, Message
 from ..search import QueryError, search
 
 PAGE_SIZE = 50
@@ -213,6 +213,20 @@ def inbox_clear(request, inbox_id):
     inbox = get_inbox(request.user, inbox_id)
     deleted, _ = Message.objects.filter(inbox=inbox).delete()
     flash.success(request, f"Deleted {deleted} messages.")
+    return redirect("inboxes:inbox", inbox.pk)
+
+
+@login_required
+@require_POST
+def inbox_mark_passing(request, inbox_id):
+    """Whether the list marks passing mail too: the inbox's setting, for its whole team (any member).
+
+    The page posts the checkbox as it changes (204); without script, the form's button sends it (back to the list).
+    """
+    inbox = get_inbox(request.user, inbox_id)
+    Inbox.objects.filter(pk=inbox.pk).update(mark_passing_mail=request.POST.get("mark_passing_mail") == "1")
+    if request.headers.get("X-Requested-With") == "fetch":
+        return HttpResponse(status=204)
     return redirect("inboxes:inbox", inbox.pk)
 
 

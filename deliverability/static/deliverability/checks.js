@@ -10,8 +10,9 @@
 //   or window.maildogAuthChecks.handle(event).
 //
 // The panel is one line (verdict and headline) whose details unfold on a
-// click; whether they are open is remembered in this browser (localStorage,
-// key "maildog.authChecksOpen") and applied to every panel, also to one
+// click; whether they are open is the reader's preference, kept on the server
+// (the panel comes rendered with it): each toggle is posted to
+// data-preferences-url and applied to the other panels on the page, also to one
 // swapped in by the reading pane (window.maildogAuthChecks.start(root)).
 (function () {
   "use strict";
@@ -26,20 +27,32 @@
     });
   }
 
-  var OPEN_KEY = "maildog.authChecksOpen";
+  // The last choice made on this page, if any: panels swapped in later follow it (the server has it too).
+  var chosenOpen = null;
 
-  function storedOpen() {
-    try { return window.localStorage.getItem(OPEN_KEY) === "1"; } catch (e) { return false; }
+  function csrfToken() {
+    var match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
+    if (match) return decodeURIComponent(match[1]);
+    var field = document.querySelector("input[name=csrfmiddlewaretoken]");
+    return field ? field.value : "";
   }
 
-  // Open or close the details as the reader last chose, and remember each new choice.
+  // Save each new choice for the reader (every browser they use), and follow it on this page.
   function remember(panel) {
     var details = panel.querySelector("details.auth-details");
     if (!details || details.dataset.remembered) return;
     details.dataset.remembered = "1";
-    details.open = storedOpen();
+    if (chosenOpen !== null) details.open = chosenOpen;
     details.addEventListener("toggle", function () {
-      try { window.localStorage.setItem(OPEN_KEY, details.open ? "1" : "0"); } catch (e) { /* private mode */ }
+      if (chosenOpen === details.open) return;
+      chosenOpen = details.open;
+      if (!panel.dataset.preferencesUrl) return;
+      fetch(panel.dataset.preferencesUrl, {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { "Content-Type": "application/x-www-form-urlencoded", "X-CSRFToken": csrfToken() },
+        body: "checks_details_open=" + (details.open ? "1" : "0")
+      }).catch(function () { /* offline: this page still follows the choice */ });
     });
   }
 

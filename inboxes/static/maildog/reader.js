@@ -335,17 +335,26 @@
     if (action() !== false) event.preventDefault();
   });
 
-  // --- "Mark passing mail": remembered in this browser, per inbox ---------------------
+  // --- "Mark passing mail": the inbox's setting, for the whole team ---------------------
   var showPass = document.getElementById("show-pass");
-  if (showPass && table) {
-    var passKey = "maildog.showPass." + table.dataset.inboxId;
-    var stored = null;
-    try { stored = window.localStorage.getItem(passKey); } catch (e) { /* private mode */ }
-    showPass.checked = stored === "1";
-    table.classList.toggle("show-pass", showPass.checked);
+  var showPassForm = document.getElementById("show-pass-form");
+  if (showPass && showPassForm && table) {
     showPass.addEventListener("change", function () {
-      table.classList.toggle("show-pass", showPass.checked);
-      try { window.localStorage.setItem(passKey, showPass.checked ? "1" : "0"); } catch (e) { /* private mode */ }
+      var wanted = showPass.checked;
+      table.classList.toggle("show-pass", wanted);
+      var body = new URLSearchParams();
+      body.set("mark_passing_mail", wanted ? "1" : "0");
+      fetch(showPassForm.action, {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { "X-CSRFToken": csrfToken(), "X-Requested-With": "fetch" },
+        body: body
+      }).then(function (response) {
+        if (!response.ok) throw new Error("not saved");
+      }).catch(function () {  // not saved: show what the inbox still says
+        showPass.checked = !wanted;
+        table.classList.toggle("show-pass", !wanted);
+      });
     });
   }
 
