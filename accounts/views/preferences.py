@@ -14,16 +14,15 @@ CHOICES = {"checks_details_open": {"1": True, "0": False}}
 @require_POST
 def preferences_update(request):
     """Set the posted choices (e.g. checks_details_open=1); 204, or 400 naming what it cannot set."""
-    preferences = Preferences.of(request.user)
-    changed = []
+    changes = {}
     for name, value in request.POST.items():
         if name == "csrfmiddlewaretoken":
             continue
         allowed = CHOICES.get(name)
         if allowed is None or value not in allowed:
             return HttpResponseBadRequest(f"Cannot set {name[:50]!r} to {value[:10]!r}.", content_type="text/plain")
-        setattr(preferences, name, allowed[value])
-        changed.append(name)
-    if changed:
-        preferences.save()
+        changes[name] = allowed[value]
+    if changes:
+        # update_or_create: two pages posting at once for someone new make one row, not an error.
+        Preferences.objects.update_or_create(user=request.user, defaults=changes)
     return HttpResponse(status=204)
