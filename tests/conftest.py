@@ -317,7 +317,9 @@ def api_key():
 
 
 def smtp_backend(smtp_server, inbox, *, implicit_tls=False):
-    """Django's real SMTP backend, as an application configured for the inbox uses it (STARTTLS or port 465)."""
+    """Django's real SMTP backend, as an application configured for the inbox uses it (STARTTLS or port 465).
+
+    `smtp_server` is the in-process listener (`smtp_server`) or Maildog's own processes (`maildog_server`)."""
     from django.core.mail import get_connection
 
     return get_connection(
@@ -344,6 +346,7 @@ class MaildogServer:
     tls_port: int
     ca_file: Path  # the CA of its SMTP certificate: clients trust this to send to it
     process: Process
+    host: str = "localhost"  # the name its certificate is for (smtp_backend connects to it)
 
 
 @pytest.fixture(scope="module")

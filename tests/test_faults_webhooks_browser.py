@@ -5,9 +5,9 @@ import smtplib
 
 import pytest
 from django.core.mail import EmailMessage
-from django.core.mail.backends.smtp import EmailBackend
 from playwright.sync_api import expect
 
+from .conftest import smtp_backend
 from .test_authchecks_browser import log_in
 from .test_webhooks import Receiver
 
@@ -15,15 +15,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def send(live, inbox, to="ann@example.com"):
-    connection = EmailBackend(
-        host="localhost",
-        port=live.starttls_port,
-        username=inbox.smtp_username,
-        password=inbox.smtp_password,
-        use_tls=True,
-        timeout=10,
-    )
-    return EmailMessage("Hello", "Body", "app@example.com", [to], connection=connection).send()
+    return EmailMessage("Hello", "Body", "app@example.com", [to], connection=smtp_backend(live, inbox)).send()
 
 
 @pytest.fixture
