@@ -15,6 +15,7 @@
 
 import asyncio
 import collections
+import functools
 import logging
 import re
 import time
@@ -67,6 +68,11 @@ _ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
 SIMPLE_ADDRESS = re.compile(rf"<({_ATEXT}(?:\.{_ATEXT})*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*)>")
 
 
+@functools.cache
+def _session_names(cls) -> list[str]:
+    return [name for name in dir(cls) if name.startswith(("smtp_", "auth_"))]
+
+
 class CredentialsToCheck:
     """Decoded AUTH credentials on their way to the (async) credential check."""
 
@@ -76,6 +82,17 @@ class CredentialsToCheck:
 
 class MaildogSMTP(SMTP):
     """One SMTP session (aiosmtpd's protocol) as Maildog runs it; see the module docstring."""
+
+    def __dir__(self):
+        """The session's SMTP commands and AUTH mechanisms, the names aiosmtpd looks for.
+
+        aiosmtpd builds each new session's command and AUTH tables from `dir()` and
+        `inspect.getmembers()` of the session, which read every attribute of it:
+        0.3-0.6 ms on every connection, a tenth of the listener's time when each
+        message comes on a new one. Those names belong to the class, so they are
+        listed once per class.
+        """
+        return _session_names(type(self))
 
     def __init__(self, handler, *, implicit_tls_context=None, **kwargs):
         limit = settings.MAILDOG_SMTP_MAX_COMMAND_BYTES
