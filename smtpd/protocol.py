@@ -15,7 +15,6 @@
 
 import asyncio
 import collections
-import functools
 import logging
 import re
 import time
@@ -68,9 +67,14 @@ _ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
 SIMPLE_ADDRESS = re.compile(rf"<({_ATEXT}(?:\.{_ATEXT})*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*)>")
 
 
-@functools.cache
-def _session_names(cls) -> list[str]:
-    return [name for name in dir(cls) if name.startswith(("smtp_", "auth_"))]
+_SESSION_NAMES: dict[type, list[str]] = {}
+
+
+def _session_names(cls: type) -> list[str]:
+    names = _SESSION_NAMES.get(cls)
+    if names is None:
+        names = _SESSION_NAMES[cls] = [name for name in dir(cls) if name.startswith(("smtp_", "auth_"))]
+    return names
 
 
 class CredentialsToCheck:
