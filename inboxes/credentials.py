@@ -2,15 +2,31 @@
 
 import hmac
 
+from django.db import connection
+
 from .models import Inbox
+
+
+def _lookup_sql() -> str:
+    quote = connection.ops.quote_name
+    meta = Inbox._meta
+    return (
+        f"SELECT {quote(meta.pk.column)}, {quote(meta.get_field('smtp_password').column)} "
+        f"FROM {quote(meta.db_table)} WHERE {quote(meta.get_field('smtp_username').column)} = %s"
+    )
 
 
 def find_inbox_id(username: str, password: str) -> int | None:
     """The id of the inbox these credentials open, or None.
 
     The password comparison takes the same time whether it matches or not.
+    Every SMTP login asks this, so the query is written out (the username is
+    unique): the ORM took ten times as long to build it as the database took
+    to answer it.
     """
-    row = Inbox.objects.filter(smtp_username=username).values_list("pk", "smtp_password").first()
+    with connection.cursor() as cursor:
+        cursor.execute(_lookup_sql(), [username])
+        row = cursor.fetchone()
     if row is None:
         # Compare anyway, so an unknown user is not answered faster.
         hmac.compare_digest(password.encode(), b"-" * len(password.encode()))
