@@ -6,7 +6,9 @@ import pytest
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.core.mail import EmailMessage, send_mail
+from django.urls import set_script_prefix
 
+from inboxes import events
 from inboxes.models import Message
 from maildog_site.asgi import application
 
@@ -60,6 +62,18 @@ async def test_member_receives_new_message_after_smtp_delivery(smtp_server, inbo
     assert event["message"]["seq"] == 1
     assert event["message"]["url"] == message.get_absolute_url()
     await comm.disconnect()
+
+
+def test_the_events_link_is_the_message_page_under_any_script_prefix(inbox):
+    message = store_message(inbox, b"Subject: Behind a proxy\r\n\r\nHello\r\n")
+    try:
+        for prefix in ("/", "/maildog/", "/", "/tools/mail/"):
+            set_script_prefix(prefix)
+            url = events.message_summary(message)["url"]
+            assert url == message.get_absolute_url()
+            assert url.startswith(prefix) and url.endswith(f"/{message.pk}/")
+    finally:
+        set_script_prefix("/")
 
 
 async def test_outsider_is_refused(inbox, outsider):
