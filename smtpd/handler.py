@@ -114,16 +114,6 @@ class MaildogHandler:
                 closed.append(server)
         return closed
 
-    # --- greeting ---------------------------------------------------------
-    async def handle_EHLO(self, server, session, envelope, hostname, responses):
-        """The EHLO reply aiosmtpd built, sent in one write.
-
-        aiosmtpd pushes each line of it on its own: over TLS, a record and a
-        send for each of its six or seven lines, on every new connection.
-        """
-        session.host_name = hostname  # what aiosmtpd sets itself when no handler hook exists
-        return ["\r\n".join(responses)]
-
     # --- AUTH -------------------------------------------------------------
     async def check_credentials(self, server: MaildogSMTP, credentials: LoginPassword) -> AuthResult:
         client = server.client

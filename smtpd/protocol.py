@@ -128,6 +128,7 @@ class MaildogSMTP(SMTP):
         self.faults = None  # what fault rules decided in this session (faults.smtp)
         self.refusal_reason = ""  # why the next 4xx/5xx reply is sent, when not the listener's own (metrics)
         self.close_after_reply = ""  # the next reply ends the session (a 421 from a fault rule); the reason
+        self._held_lines: list[str] | None = None  # reply lines kept to be sent in one write (smtp_EHLO)
 
     # --- connection ----------------------------------------------------------
     def connection_made(self, transport):
@@ -251,6 +252,9 @@ class MaildogSMTP(SMTP):
         return ssl_object.version() or "", (ssl_object.cipher() or ("",))[0]
 
     async def push(self, status):
+        if self._held_lines is not None:
+            self._held_lines.append(status)
+            return
         if status[:1] in ("4", "5", b"4", b"5"):
             self.refusals.append(str(status[:3], "ascii") if isinstance(status, bytes) else status[:3])
             metrics.smtp_refusal(self, status)
@@ -359,6 +363,19 @@ class MaildogSMTP(SMTP):
             # StreamReader.readline: the answer is longer than a command line may be.
             await self.push("500 5.5.6 Authentication exchange line too long")
             return MISSING
+
+    # --- greeting ----------------------------------------------------------------
+    @syntax("EHLO hostname")
+    async def smtp_EHLO(self, hostname):
+        # aiosmtpd pushes each line of the reply on its own: over TLS a record and a
+        # send for each of six or seven lines, on every new connection. They go in one.
+        self._held_lines = []
+        try:
+            await super().smtp_EHLO(hostname)
+        finally:
+            lines, self._held_lines = self._held_lines, None
+        if lines:
+            await self.push("\r\n".join(lines))  # aiosmtpd's EHLO lines are all str
 
     # --- mail transaction --------------------------------------------------------
     @syntax("MAIL FROM: <address>", extended=" [SP <mail-parameters>]")

@@ -140,3 +140,27 @@ def test_commands_sent_in_clear_after_starttls_are_forgotten(smtp_server, client
             tls.sendall(b"EHLO client.example\r\n")  # right away, as smtplib does
             first = tls.recv(4096)
             assert first.startswith(b"250-"), first  # the EHLO's answer, not QUIT's 221
+
+
+def test_the_ehlo_reply_is_written_at_once(smtp_server, client_tls_context, monkeypatch):
+    """Each line on its own would be a TLS record and a send of its own, on every new connection."""
+    writes = []
+    write = asyncio.StreamWriter.write
+
+    def recording_write(self, data):
+        writes.append(bytes(data))
+        return write(self, data)
+
+    monkeypatch.setattr(asyncio.StreamWriter, "write", recording_write)
+    client = smtplib.SMTP(smtp_server.host, smtp_server.starttls_port, timeout=10)
+    client.ehlo()
+    client.starttls(context=client_tls_context)
+    client.ehlo()
+    assert client.has_extn("auth") and client.has_extn("size")
+    client.quit()
+    replies = [data for data in writes if data.startswith(b"250-")]
+    assert len(replies) == 2, replies
+    before_tls, after_tls = replies
+    assert b"250-STARTTLS\r\n" in before_tls and b"250-AUTH" not in before_tls
+    assert b"250-AUTH LOGIN PLAIN\r\n" in after_tls and b"250-STARTTLS" not in after_tls
+    assert all(reply.endswith(b"\r\n250 HELP\r\n") for reply in replies)
