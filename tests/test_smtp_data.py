@@ -33,7 +33,7 @@ async def read(wire: bytes, pieces: list[int], after: bytes = b"", max_bytes: in
     reader.feed_data(wire[start:] + after)
     reader.feed_eof()  # a reader that misses the end fails instead of waiting
     message = await asyncio.wait_for(read_message(reader, max_bytes), 5)
-    rest = reader._buffer.decode()  # what the next command will read
+    rest = (await reader.read()).decode()  # what the next command will read
     return message, rest
 
 
