@@ -26,6 +26,25 @@ PASSWORD = "correct horse battery staple"
 
 
 @pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """pytest-django's test databases, and at the end, on PostgreSQL, no session left on them.
+
+    Threads of the SMTP services the tests ran (storing, AUTH lookups, webhooks)
+    keep their connections to the last; the test database cannot be dropped
+    while any is open.
+    """
+    yield
+    with django_db_blocker.unblock():
+        for connection in connections.all():
+            if connection.vendor == "postgresql":
+                with connection.cursor() as cursor:
+                    cursor.execute(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                        "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                    )
+
+
+@pytest.fixture(scope="session")
 def test_ca():
     return trustme.CA()
 
