@@ -63,7 +63,7 @@ async def test_every_split_of_the_stream_reads_the_same_message(lines):
 async def test_random_pieces_read_the_same_message(seed):
     chance = random.Random(seed)
     lines = [
-        chance.choice([b".", b"..", b"", b"text.", b".x", b"x" * chance.randrange(1, 150), b"a.\r\n.b"[:3]])
+        chance.choice([b".", b"..", b"", b"text.", b".x", b"x" * chance.randrange(1, 150), b"a.\r"])
         for _ in range(chance.randrange(1, 60))
     ]
     wire = on_the_wire(lines)
