@@ -1,5 +1,6 @@
 """Checking an inbox's SMTP credentials."""
 
+import functools
 import hmac
 
 from django.db import connection
@@ -7,6 +8,7 @@ from django.db import connection
 from .models import Inbox
 
 
+@functools.cache  # every login asks; the statement is the same for the life of the process
 def _lookup_sql() -> str:
     quote = connection.ops.quote_name
     meta = Inbox._meta
