@@ -18,6 +18,12 @@ def _lookup_sql() -> str:
     )
 
 
+def _could_be_a_username(username: str) -> bool:
+    # No stored username is longer or holds NUL, which PostgreSQL refuses in text with an error:
+    # asking would answer a client's typo with "temporary failure" (454) instead of "invalid" (535).
+    return len(username) <= Inbox._meta.get_field("smtp_username").max_length and "\x00" not in username
+
+
 def find_inbox_id(username: str, password: str) -> int | None:
     """The id of the inbox these credentials open, or None.
 
@@ -26,9 +32,11 @@ def find_inbox_id(username: str, password: str) -> int | None:
     unique): the ORM took ten times as long to build it as the database took
     to answer it.
     """
-    with connection.cursor() as cursor:
-        cursor.execute(_lookup_sql(), [username])
-        row = cursor.fetchone()
+    row = None
+    if _could_be_a_username(username):
+        with connection.cursor() as cursor:
+            cursor.execute(_lookup_sql(), [username])
+            row = cursor.fetchone()
     if row is None:
         # Compare anyway, so an unknown user is not answered faster.
         hmac.compare_digest(password.encode(), b"-" * len(password.encode()))

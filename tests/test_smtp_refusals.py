@@ -1,6 +1,7 @@
 """Each refusal gets its SMTP code and stores nothing."""
 
 import asyncio
+import base64
 import smtplib
 import ssl
 
@@ -35,6 +36,21 @@ def test_unknown_user_is_535(smtp_server, inbox, client_tls_context):
         client.login("nobody", inbox.smtp_password)
     assert refused.value.smtp_code == 535
     client.close()
+
+
+@pytest.mark.parametrize("username", ["user\x00name", "x" * 65], ids=["nul", "too-long"])
+def test_a_username_no_inbox_can_have_is_535_not_a_temporary_failure(
+    smtp_server, inbox, client_tls_context, username, caplog
+):
+    # PostgreSQL refuses NUL in text: asked as is, the lookup failed and the client was told 454 (retry).
+    client = connect(smtp_server, client_tls_context)
+    client.ehlo()
+    # AUTH LOGIN: PLAIN cannot carry a NUL inside the username (it separates the fields).
+    assert client.docmd("AUTH LOGIN", base64.b64encode(username.encode()).decode())[0] == 334
+    assert client.docmd(base64.b64encode(inbox.smtp_password.encode()).decode())[0] == 535
+    assert client.login(inbox.smtp_username, inbox.smtp_password)[0] == 235
+    client.close()
+    assert not [record for record in caplog.records if record.levelname == "ERROR"]
 
 
 def test_auth_before_starttls_is_refused(smtp_server, inbox):
