@@ -281,12 +281,13 @@ class Maildog:
             time.sleep(0.05)
             count, _ = query()
         result = {"checks_unchecked_at_end": left, "checks_caught_up_s": round(time.monotonic() - started, 2)}
-        # The search words are written after the 250 too (inboxes.search.indexer).
-        unindexed = backlog_query(self.env, where=unindexed_where(self.env))
-        waiting, _ = unindexed()
-        while unindexed()[0] and time.monotonic() - started < 120:
-            time.sleep(0.05)
-        result.update(search_unindexed_at_end=waiting, search_indexed_s=round(time.monotonic() - started, 2))
+        if self.env.get("DATABASE_URL"):
+            # PostgreSQL: the search words are written after the 250 too (inboxes.search.indexer).
+            unindexed = backlog_query(self.env, where="search_vector IS NULL")
+            waiting, _ = unindexed()
+            while unindexed()[0] and time.monotonic() - started < 120:
+                time.sleep(0.05)
+            result.update(search_unindexed_at_end=waiting, search_indexed_s=round(time.monotonic() - started, 2))
         return result
 
     def stop(self):
@@ -425,13 +426,6 @@ def serve_null(starttls_port: int, tls_port: int, cert: str, key: str) -> None:
 
 
 # --- the checks under a flood --------------------------------------------------------------
-def unindexed_where(env) -> str:
-    """SQL for the messages whose search words the indexer has still to write (inboxes.search.indexer)."""
-    if env.get("DATABASE_URL"):
-        return "search_vector IS NULL"
-    return "id > (SELECT last_id FROM inboxes_search_progress)"
-
-
 def backlog_query(env, where="deliverability_checked_at IS NULL"):
     """A function returning (unchecked messages, age in seconds of the oldest unchecked one), or others `where` says."""
     sql = f"SELECT count(*), min(received_at) FROM inboxes_message WHERE {where}"
@@ -462,8 +456,8 @@ def run_flood(maildog: Maildog, seconds: float, sessions: int) -> dict:
     import uvloop
 
     query = backlog_query(maildog.env)
-    # The search words are written after the 250 too (inboxes.search.indexer).
-    unindexed = backlog_query(maildog.env, where=unindexed_where(maildog.env))
+    # PostgreSQL: the search words are written after the 250 too (inboxes.search.indexer).
+    unindexed = backlog_query(maildog.env, where="search_vector IS NULL") if maildog.env.get("DATABASE_URL") else None
     samples: list[tuple[float, int, float]] = []
     unindexed_samples: list[tuple[int, float]] = []
     done = threading.Event()
@@ -473,7 +467,8 @@ def run_flood(maildog: Maildog, seconds: float, sessions: int) -> dict:
         while not done.is_set():
             count, age = query()
             samples.append((time.monotonic() - started, count, age))
-            unindexed_samples.append(unindexed())
+            if unindexed is not None:
+                unindexed_samples.append(unindexed())
             done.wait(1.0)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -507,11 +502,12 @@ def run_flood(maildog: Maildog, seconds: float, sessions: int) -> dict:
         catch_up_s=round(caught_up, 1),
         unchecked_after=count,
     )
-    result.update(
-        max_unindexed_messages=max((s[0] for s in unindexed_samples), default=0),
-        max_unindexed_age_s=round(max((s[1] for s in unindexed_samples), default=0.0), 1),
-        unindexed_after=unindexed()[0],
-    )
+    if unindexed is not None:
+        result.update(
+            max_unindexed_messages=max((s[0] for s in unindexed_samples), default=0),
+            max_unindexed_age_s=round(max((s[1] for s in unindexed_samples), default=0.0), 1),
+            unindexed_after=unindexed()[0],
+        )
     return result
 
 

@@ -14,8 +14,8 @@ database (DATABASE_URL):
   and, on PostgreSQL, the indexer, before handing over to manage.py.
 
 Prints each pair, then the median rates and the median of the pairwise costs
-(with / without - 1). The runs with the index also wait until the indexer has
-written every message's words, and say how long after the last 250.
+(with / without - 1). On PostgreSQL the runs with the index also wait until
+the indexer has written every message's words, and say how long after the last 250.
 
     python bench/index_cost.py --pairs 5
     DATABASE_URL=postgres://.../maildog_bench REDIS_URL=redis://... python bench/index_cost.py --pairs 5
@@ -66,11 +66,9 @@ def manage_shell(env, code: str) -> str:
 def index_state(env) -> dict:
     """What the database holds of the index after a run: so that "without" is known to be without."""
     code = (
-        "from django.db import connection; from inboxes.search import index, indexer; "
-        "from inboxes.models import Message; present = index._exists(connection.cursor(), connection.vendor); "
-        "written = (Message.objects.filter(search_vector__isnull=False).count() if connection.vendor != 'sqlite' "
-        "else Message.objects.count() if present and not indexer.sqlite_waiting() else 0); "
-        "print(int(present), written, Message.objects.count())"
+        "from django.db import connection; from inboxes.search import index; from inboxes.models import Message; "
+        "print(int(index._exists(connection.cursor(), connection.vendor)), "
+        "Message.objects.filter(search_vector__isnull=False).count(), Message.objects.count())"
     )
     present, with_words, messages = manage_shell(env, code).split()
     return {"index_present": present == "1", "messages_with_words": int(with_words), "messages": int(messages)}
@@ -102,7 +100,8 @@ def one_run(with_index: bool, sessions: int, per_session: int) -> dict:
     state = index_state(maildog.env)
     if with_index:
         assert state["index_present"], state
-        assert state["messages_with_words"] == state["messages"], state  # the indexer wrote every message's words
+        if maildog.env.get("DATABASE_URL"):  # the indexer wrote every message's words
+            assert state["messages_with_words"] == state["messages"], state
     else:  # nothing of the index was there or written
         assert not state["index_present"] and state["messages_with_words"] == 0, state
     return result

@@ -18,7 +18,7 @@ class InboxesConfig(AppConfig):
 
 
 async def _start_search_indexer(sender, **kwargs):
-    """The SMTP process writes its mail's search words after the 250, unless `runchecks` does."""
+    """PostgreSQL: the SMTP process writes its mail's search words after the 250, unless `runchecks` does."""
     from .search import indexer
 
     if indexer.runs_here_for_smtp():

@@ -41,9 +41,8 @@ ATTACHED = (
 )
 
 
-# Searched before the indexer wrote the words ("waiting": PostgreSQL matches the rows, SQLite's search
-# writes them first) and after ("indexed").
-INDEXING = ["waiting", "indexed"]
+# PostgreSQL: searched before the indexer wrote the words ("waiting") and after ("indexed").
+INDEXING = ["waiting", "indexed"] if connection.vendor == "postgresql" else ["in the ingest transaction"]
 
 
 @pytest.fixture(params=INDEXING)
@@ -598,8 +597,9 @@ def test_a_hostile_message_is_stored_and_searchable_within_the_index_limits(inbo
     assert len(tsvector(fields(subject * 20, "", "", "", "", [], words * 20, ""))) <= MAX_VECTOR_TEXT
 
 
-postgres_only = pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's indexer")
-sqlite_only = pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's FTS5 and its mark")
+postgres_only = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="PostgreSQL's indexer (SQLite indexes in the ingest transaction)"
+)
 
 
 def stored_vector(message_id):
@@ -623,6 +623,7 @@ def test_ingest_leaves_the_words_to_the_indexer_which_writes_what_ingest_would_h
     assert search(inbox.pk, "-parcel").page() == []
 
 
+@postgres_only
 def test_waiting_and_indexed_messages_are_found_together_newest_first(inbox, member_client, api):
     first = [store_message(inbox, raw(f"Batch {n}", body="mixedword")) for n in range(3)]
     indexer.index_all_pending()
@@ -669,6 +670,7 @@ def test_the_indexer_skips_rows_another_transaction_holds(inbox):
     assert indexer.index_pending() == 1 and stored_vector(held.pk) is not None
 
 
+@postgres_only
 def test_the_smtp_process_runs_the_indexer_unless_the_checks_process_does(settings):
     settings.MAILDOG_AUTH_CHECKS = True
     settings.MAILDOG_AUTH_CHECKS_PROCESS = False
@@ -720,95 +722,3 @@ def test_a_message_whose_words_cannot_be_made_holds_up_no_other(inbox, monkeypat
     assert "could not be made" in caplog.text
     assert stored_vector(good.pk) is not None and stored_vector(bad.pk) == ""
     assert search(inbox.pk, "goodword").page() == [good.pk]
-
-
-def fts_ids(words):
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT rowid FROM {index.FTS_TABLE} WHERE {index.FTS_TABLE} MATCH %s ORDER BY rowid", [words])
-        return [row[0] for row in cursor.fetchall()]
-
-
-@sqlite_only
-def test_sqlite_ingest_leaves_fts5_to_the_indexer_and_a_search_writes_what_waits_first(inbox):
-    stored = store_message(inbox, raw("Shipping label", sender="Dock <dock@port.example>", body="parcel 7731"))
-    assert fts_ids("parcel") == [] and indexer.sqlite_waiting()
-    assert search(inbox.pk, "parcel from:dock@port.example").page() == [stored.pk]
-    assert fts_ids("parcel") == [stored.pk] and not indexer.sqlite_waiting()
-    assert indexer.index_all_pending() == 0
-
-
-@sqlite_only
-def test_sqlite_deleting_or_changing_waiting_messages_leaves_fts5_sound(inbox):
-    """The triggers hand FTS5 only the rows it has: a 'delete' of a row it never got would corrupt it."""
-    indexed = [store_message(inbox, raw(f"Indexed {n}", body=f"keepword idx{n}")) for n in range(3)]
-    assert indexer.index_all_pending() == 3
-    waiting = [store_message(inbox, raw(f"Waiting {n}", body=f"keepword wait{n}")) for n in range(3)]
-    Message.objects.filter(pk__in=[indexed[0].pk, waiting[0].pk]).delete()
-    Message.objects.filter(pk=waiting[1].pk).update(subject="Renamed one")
-    Message.objects.filter(pk=indexed[1].pk).update(subject="Renamed two")
-    assert fts_healthy()
-    assert indexer.index_all_pending() == 2
-    assert fts_healthy()
-    assert search(inbox.pk, "keepword").page() == [waiting[2].pk, waiting[1].pk, indexed[2].pk, indexed[1].pk]
-    assert search(inbox.pk, "subject:renamed").page() == [waiting[1].pk, indexed[1].pk]
-    assert search(inbox.pk, "subject:indexed").page() == [indexed[2].pk]
-    assert search(inbox.pk, "wait0").page() == [] and search(inbox.pk, "idx0").page() == []
-    with connection.cursor() as cursor:  # every entry FTS5 holds is a message that exists
-        cursor.execute(f"SELECT count(*) FROM {index.FTS_TABLE} WHERE {index.FTS_TABLE} MATCH %s", [f"i{inbox.pk}"])
-        assert cursor.fetchone()[0] == 4
-
-
-@sqlite_only
-@pytest.mark.django_db(transaction=True)  # the threads must see each other's commits
-def test_sqlite_indexer_and_searches_running_beside_ingest_write_each_message_once(inbox):
-    import threading
-
-    from django.db import connections
-
-    running = indexer.SearchIndexer().start()
-    done = threading.Event()
-    errors = []
-
-    def searching():
-        try:
-            while not done.is_set():
-                search(inbox.pk, "raceword").count()
-        except Exception as error:  # reported below
-            errors.append(error)
-        finally:
-            connections.close_all()
-
-    searcher = threading.Thread(target=searching)
-    searcher.start()
-    try:
-        stored = [store_message(inbox, raw(f"Race {n}", body="raceword")) for n in range(120)]
-    finally:
-        done.set()
-        searcher.join()
-        running.stop(5)
-    assert not errors
-    indexer.index_all_pending()
-    assert fts_ids("raceword") == sorted(message.pk for message in stored)
-    assert fts_healthy()
-
-
-@sqlite_only
-def test_sqlite_index_of_the_earlier_release_is_taken_over_as_written(inbox):
-    """Upgrading (migration 0008): its insert trigger goes, its entries stay, and nothing is written twice."""
-    earlier = store_message(inbox, raw("Before the upgrade", body="upgradeword"))
-    indexer.index_all_pending()
-    with connection.cursor() as cursor:  # the earlier release: an insert trigger, no mark
-        cursor.execute(f"DROP TABLE {index.SQLITE_PROGRESS}")
-        columns = ", ".join(index.FTS_COLUMNS)
-        insert = f"INSERT INTO {index.FTS_TABLE}(rowid, {columns}) VALUES (NEW.id, {index._values('NEW')});"
-        cursor.execute(
-            f"CREATE TRIGGER {index.LEGACY_TRIGGERS[0]} AFTER INSERT ON {index.MESSAGE_TABLE} BEGIN {insert} END"
-        )
-    legacy = store_message(inbox, raw("Written by the old trigger", body="upgradeword"))
-    assert fts_ids("upgradeword") == [earlier.pk, legacy.pk]
-    index.create(connection)  # what migration 0008 runs
-    assert index._exists(connection.cursor(), "sqlite")
-    later = store_message(inbox, raw("After the upgrade", body="upgradeword"))
-    assert search(inbox.pk, "upgradeword").page() == [later.pk, legacy.pk, earlier.pk]
-    assert fts_ids("upgradeword") == [earlier.pk, legacy.pk, later.pk]
-    assert fts_healthy()

@@ -9,8 +9,7 @@ query:
   inbox's sequence number), the fast path of the inbox page;
 - `count(cap)`: how many match, counting at most `cap` + 1.
 
-On SQLite a search first has the index write the words of the messages
-still waiting for them (`indexer.catch_up`); then the fast path walks the FTS5 index newest first (its rowid is the
+On SQLite the fast path walks the FTS5 index newest first (its rowid is the
 message id, and within an inbox ids grow with sequence numbers: both are taken
 in one transaction under the inbox's write lock) and stops after a page, so a
 word found in half the inbox costs no more than a rare one. On PostgreSQL the
@@ -128,8 +127,6 @@ class Search:
         self.vendor = self.connection.vendor
         self.common = False  # PostgreSQL: the last page filled up inside its window
         self._pending: list[int] | None = None  # PostgreSQL: matching messages not indexed yet (indexer)
-        if self.vendor == "sqlite" and self.uses_index:
-            indexer.catch_up(self.connection)  # FTS5 gets the newest messages' words first
 
     @property
     def uses_index(self) -> bool:

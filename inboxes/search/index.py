@@ -17,20 +17,12 @@ the message id, with one more column, `inbox` ("i<inbox id>"), so that a
 search reads only its inbox's entries, newest first, and stops after a page.
 The whole-address words (document.address_words) cannot be found by SQL in a
 header, so ingest keeps them in the row's `search_vector` column (unused
-otherwise on SQLite) and the same expressions append them to sender and
-recipients. New mail is written into FTS5 just after its 250, like
-PostgreSQL's (`indexer`): FTS5's tokenizer and the segment each commit writes
-cost more than a tenth of storing a message, and in batches of a hundred the
-segments are fewer and larger. The one-row table SQLITE_PROGRESS holds the
-highest message id written (ids only grow: AUTOINCREMENT, one writer at a
-time); every SQLite search first writes whatever is above it
-(`indexer.catch_up`), so a message is found from its 250 on. Triggers keep the
-written entries in step inside the writing transaction (the cap's deletes,
-message and inbox deletion, updates of indexed columns) and leave the rows
-above the mark alone. A contentless table forgets the text: a delete hands the
-old values back to FTS5 (the 'delete' command), computed from the row by the
-same expressions; handing it a row it never got would corrupt it, hence the
-mark in each trigger's WHEN.
+otherwise on SQLite) and the triggers append them to sender and recipients.
+Triggers on the message table keep it in step inside the writing transaction
+(ingest, the cap's deletes, message and inbox deletion, updates of indexed
+columns). A contentless table forgets the text: a delete hands the old values
+back to FTS5 (the 'delete' command), computed from the row by the same
+expressions.
 
 **PostgreSQL**: the `tsvector` column `search_vector` with a GIN index, built
 in Python by `document.tsvector` (PostgreSQL's own `to_tsvector` cost more than
@@ -45,7 +37,6 @@ get it as they are saved (`Message.search_vector`'s pre_save).
 import json
 
 from django.db import connection as default_connection
-from django.db import transaction
 
 FTS_TABLE = "inboxes_message_search"
 MESSAGE_TABLE = "inboxes_message"
@@ -53,11 +44,7 @@ PG_COLUMN = "search_vector"
 PG_INDEX = "inboxes_message_search_gin"
 # PostgreSQL: the messages whose search words are still to be written (inboxes.search.indexer), and only those.
 PG_PENDING_INDEX = "inboxes_message_search_pending"
-TRIGGERS = ("inboxes_message_search_delete", "inboxes_message_search_update")
-# SQLite: the highest message id whose words FTS5 has (one row); the rows above it wait for the indexer.
-SQLITE_PROGRESS = "inboxes_search_progress"
-# Before the words were written after the 250, this trigger wrote them inside the ingest transaction.
-LEGACY_TRIGGERS = ("inboxes_message_search_insert",)
+TRIGGERS = ("inboxes_message_search_insert", "inboxes_message_search_delete", "inboxes_message_search_update")
 
 # The FTS5 columns and how each is computed from a message row (R is NEW or OLD).
 # search_vector holds "<senders' whole-address words>/<recipients' ...>" (document.sqlite_terms).
@@ -94,26 +81,15 @@ def _sqlite_statements() -> list[str]:
     columns = ", ".join(FTS_COLUMNS)
     delete = f"INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, {columns}) VALUES ('delete', OLD.id, {_values('OLD')});"
     insert = f"INSERT INTO {FTS_TABLE}(rowid, {columns}) VALUES (NEW.id, {_values('NEW')});"
-    written = f"WHEN OLD.id <= (SELECT last_id FROM {SQLITE_PROGRESS})"
     return [
         # columnsize=0: no per-row column sizes (only ranking reads them; results are ordered by id).
         f"CREATE VIRTUAL TABLE IF NOT EXISTS {FTS_TABLE} USING fts5({columns}, content='', "
         "tokenize='unicode61 remove_diacritics 0', detail=full, columnsize=0)",
-        f"CREATE TABLE IF NOT EXISTS {SQLITE_PROGRESS} (last_id INTEGER NOT NULL)",
-        f"CREATE TRIGGER IF NOT EXISTS {TRIGGERS[0]} AFTER DELETE ON {MESSAGE_TABLE} {written} BEGIN {delete} END",
-        f"CREATE TRIGGER IF NOT EXISTS {TRIGGERS[1]} AFTER UPDATE OF {', '.join(INDEXED_COLUMNS)} ON {MESSAGE_TABLE} "
-        f"{written} BEGIN {delete} {insert} END",
+        f"CREATE TRIGGER IF NOT EXISTS {TRIGGERS[0]} AFTER INSERT ON {MESSAGE_TABLE} BEGIN {insert} END",
+        f"CREATE TRIGGER IF NOT EXISTS {TRIGGERS[1]} AFTER DELETE ON {MESSAGE_TABLE} BEGIN {delete} END",
+        f"CREATE TRIGGER IF NOT EXISTS {TRIGGERS[2]} AFTER UPDATE OF {', '.join(INDEXED_COLUMNS)} ON {MESSAGE_TABLE} "
+        f"BEGIN {delete} {insert} END",
     ]
-
-
-def sqlite_write_statement() -> str:
-    """FTS5 entries for the messages with ids in (%s, %s] (the indexer's batch)."""
-    columns = ", ".join(FTS_COLUMNS)
-    values = ", ".join(expression.format(r=MESSAGE_TABLE) for expression in _FTS_VALUES.values())
-    return (
-        f"INSERT INTO {FTS_TABLE}(rowid, {columns}) SELECT {MESSAGE_TABLE}.id, {values} FROM {MESSAGE_TABLE} "
-        f"WHERE {MESSAGE_TABLE}.id > %s AND {MESSAGE_TABLE}.id <= %s"
-    )
 
 
 def _sqlite_fill() -> str:
@@ -124,14 +100,8 @@ def _sqlite_fill() -> str:
 
 def _exists(cursor, vendor: str) -> bool:
     if vendor == "sqlite":
-        names = [FTS_TABLE, SQLITE_PROGRESS, *TRIGGERS]
-        cursor.execute(f"SELECT name FROM sqlite_master WHERE name IN ({', '.join(['%s'] * len(names))})", names)
-        present = {row[0] for row in cursor.fetchall()}
-        cursor.execute(
-            f"SELECT count(*) FROM sqlite_master WHERE name IN ({', '.join(['%s'] * len(LEGACY_TRIGGERS))})",
-            list(LEGACY_TRIGGERS),
-        )
-        return present == set(names) and cursor.fetchone()[0] == 0
+        cursor.execute("SELECT count(*) FROM sqlite_master WHERE name IN (%s, %s, %s, %s)", [FTS_TABLE, *TRIGGERS])
+        return cursor.fetchone()[0] == 1 + len(TRIGGERS)
     cursor.execute("SELECT count(*) FROM pg_indexes WHERE indexname IN (%s, %s)", [PG_INDEX, PG_PENDING_INDEX])
     return cursor.fetchone()[0] == 2
 
@@ -141,27 +111,12 @@ def create(connection=default_connection, *, fill: bool = True) -> None:
     vendor = connection.vendor
     with connection.cursor() as cursor:
         if vendor == "sqlite":
-            # One transaction (IMMEDIATE: the write lock from the start), so that no message is
-            # stored between the fill and the mark, to be written twice or never.
-            with transaction.atomic(using=connection.alias):
-                cursor.execute("SELECT name FROM sqlite_master WHERE name IN (%s, %s)", [FTS_TABLE, SQLITE_PROGRESS])
-                present = {row[0] for row in cursor.fetchall()}
-                for trigger in LEGACY_TRIGGERS:
-                    cursor.execute(f"DROP TRIGGER IF EXISTS {trigger}")
-                for statement in _sqlite_statements():
-                    cursor.execute(statement)
-                if SQLITE_PROGRESS not in present:
-                    cursor.execute(f"INSERT INTO {SQLITE_PROGRESS} (last_id) VALUES (0)")
-                top = f"(SELECT coalesce(max(id), 0) FROM {MESSAGE_TABLE})"
-                everything = f"UPDATE {SQLITE_PROGRESS} SET last_id = {top}"
-                if FTS_TABLE not in present:
-                    if fill:
-                        cursor.execute(_sqlite_fill())
-                        cursor.execute(everything)
-                    else:  # an empty table: the indexer writes every message
-                        cursor.execute(f"UPDATE {SQLITE_PROGRESS} SET last_id = 0")
-                elif SQLITE_PROGRESS not in present:
-                    cursor.execute(everything)  # the legacy insert trigger wrote every message
+            cursor.execute("SELECT count(*) FROM sqlite_master WHERE name = %s", [FTS_TABLE])
+            new_table = cursor.fetchone()[0] == 0
+            for statement in _sqlite_statements():
+                cursor.execute(statement)
+            if fill and new_table:
+                cursor.execute(_sqlite_fill())
         elif vendor == "postgresql":
             if fill:
                 fill_vectors(connection, only_missing=True)
@@ -179,10 +134,9 @@ def create(connection=default_connection, *, fill: bool = True) -> None:
 def drop(connection=default_connection) -> None:
     with connection.cursor() as cursor:
         if connection.vendor == "sqlite":
-            for trigger in (*TRIGGERS, *LEGACY_TRIGGERS):
+            for trigger in TRIGGERS:
                 cursor.execute(f"DROP TRIGGER IF EXISTS {trigger}")
             cursor.execute(f"DROP TABLE IF EXISTS {FTS_TABLE}")
-            cursor.execute(f"DROP TABLE IF EXISTS {SQLITE_PROGRESS}")
         elif connection.vendor == "postgresql":
             cursor.execute(f"DROP INDEX IF EXISTS {PG_INDEX}")
             cursor.execute(f"DROP INDEX IF EXISTS {PG_PENDING_INDEX}")

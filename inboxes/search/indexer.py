@@ -1,30 +1,23 @@
-"""The search words of new mail, written just after its 250 rather than inside the ingest transaction.
+"""PostgreSQL: the search words of new mail, written just after its 250 rather than inside the ingest transaction.
 
-**PostgreSQL**: building a message's tsvector in Python and PostgreSQL
-reading it cost about half as much again as the rest of storing the message
-(docs/search.md). So ingest saves the row with `search_vector` NULL and the
-indexer writes it shortly after, in batches: one SELECT of waiting rows (a
-partial index holds only those, `index.PG_PENDING_INDEX`) and one UPDATE per
-batch. A message is searchable from its 250 all the same: until its words are
+Building a message's tsvector in Python and PostgreSQL reading it cost about
+half as much again as the rest of storing the message (docs/search.md). So
+ingest saves the row with `search_vector` NULL and the indexer writes it
+shortly after, in batches: one SELECT of waiting rows (a partial index holds
+only those, `index.PG_PENDING_INDEX`) and one UPDATE per batch.
+
+A message is searchable from its 250 all the same: until its words are
 written, `pending_matches` builds them from the row exactly as the indexer
 will and asks PostgreSQL which of them match the query (`Search` adds those
 ids to what the GIN index finds). That reads at most PENDING_LIMIT waiting
-messages of the inbox, newest first: enough for seconds of a flood. Several
-indexers may run: each takes its rows with `FOR UPDATE SKIP LOCKED`, so none
-writes a row twice or waits for another (or for a deletion).
-
-**SQLite**: FTS5's work cost more than a tenth of storing a message. The
-indexer writes the FTS5 entries of the messages above the mark
-(`index.SQLITE_PROGRESS`) in one INSERT ... SELECT per batch and moves the
-mark, in one write transaction (so two indexers never write a message twice).
-A search first calls `catch_up`, which does the same for whatever is still
-waiting (usually nothing: one read says so), so a message is found from its
-250 on.
+messages of the inbox, newest first: enough for seconds of a flood.
 
 The indexer runs on a thread of the process that also runs the checks: the
 `runchecks` process where there is one (its own core), otherwise each SMTP
-process. Nothing is lost if a process stops: what is not written yet is
-what the next indexer (or search) writes.
+process. Several may run: each takes its rows with `FOR UPDATE SKIP LOCKED`,
+so none writes a row twice or waits for another (or for a deletion).
+Nothing is lost if a process stops: what is NULL is what is still to index.
+SQLite writes its FTS5 entries inside the ingest transaction and needs none of this.
 """
 
 import logging
@@ -41,7 +34,6 @@ log = logging.getLogger("maildog.search")
 BATCH = 100  # messages per UPDATE (text bodies are at most 100,000 characters each)
 IDLE_WAIT = 0.1  # seconds between looks while nothing waits: the lag of the index behind the 250
 ERROR_WAIT = 2.0  # seconds before trying again after a database error
-CATCH_UP_BATCH = 500  # SQLite: messages per transaction when a search writes what waits
 PENDING_LIMIT = 1000  # waiting messages of an inbox a search reads itself (newest first)
 PENDING_CHUNK = 100  # of those, read and matched at a time (bounded memory)
 # Characters of tsvector text sent in one statement: a typical message's is 3,000, a hostile one's up to
@@ -55,9 +47,9 @@ _UPDATE = (
 
 
 def runs_here_for_smtp() -> bool:
-    """Whether an SMTP process runs the indexer: yes, unless a `runchecks` process does."""
+    """Whether an SMTP process runs the indexer: on PostgreSQL, unless a `runchecks` process does."""
     checks_elsewhere = settings.MAILDOG_AUTH_CHECKS and settings.MAILDOG_AUTH_CHECKS_PROCESS
-    return connection.vendor in ("postgresql", "sqlite") and not checks_elsewhere
+    return connection.vendor == "postgresql" and not checks_elsewhere
 
 
 def _in_statements(rows):
@@ -83,8 +75,6 @@ def _in_statements(rows):
 
 def index_pending(batch: int = BATCH) -> int:
     """Write the search words of up to `batch` waiting messages, oldest first; returns how many."""
-    if connection.vendor == "sqlite":
-        return _sqlite_index_pending(connection, batch)
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
             f"SELECT {index.VECTOR_SOURCE} FROM {index.MESSAGE_TABLE} WHERE {index.PG_COLUMN} IS NULL "
@@ -107,46 +97,6 @@ def index_pending(batch: int = BATCH) -> int:
                         log.error("search index: message %s has words PostgreSQL refuses; left out", message_id)
                         cursor.execute(_UPDATE, [[message_id], [""]])
     return len(rows)
-
-
-def _sqlite_index_pending(db, batch: int) -> int:
-    # IMMEDIATE (the settings' transaction mode): the write lock is taken before the mark is read.
-    with transaction.atomic(using=db.alias), db.cursor() as cursor:
-        cursor.execute(f"SELECT last_id FROM {index.SQLITE_PROGRESS}")
-        (last_id,) = cursor.fetchone()
-        cursor.execute(
-            f"SELECT max(id), count(*) FROM (SELECT id FROM {index.MESSAGE_TABLE} WHERE id > %s ORDER BY id LIMIT %s)",
-            [last_id, batch],
-        )
-        top, count = cursor.fetchone()
-        if count:
-            cursor.execute(index.sqlite_write_statement(), [last_id, top])
-            cursor.execute(f"UPDATE {index.SQLITE_PROGRESS} SET last_id = %s", [top])
-    return count
-
-
-def sqlite_waiting(db=None) -> bool:
-    """SQLite: whether any message's words are still to be written (one read, no lock)."""
-    db = db or connection
-    with db.cursor() as cursor:
-        cursor.execute(
-            f"SELECT (SELECT max(id) FROM {index.MESSAGE_TABLE}) > (SELECT last_id FROM {index.SQLITE_PROGRESS})"
-        )
-        return bool(cursor.fetchone()[0])
-
-
-def catch_up(db=None) -> None:
-    """SQLite: write the words of every message still waiting, before a search reads FTS5.
-
-    Usually nothing waits (the indexer is a tenth of a second behind at most) and this is one read.
-    If the write cannot be had (the database stays locked), the search reads what is written.
-    """
-    db = db or connection
-    try:
-        while sqlite_waiting(db) and _sqlite_index_pending(db, CATCH_UP_BATCH):
-            pass
-    except DatabaseError:
-        log.warning("search index: could not write the waiting messages' words before a search", exc_info=True)
 
 
 def index_all_pending() -> int:

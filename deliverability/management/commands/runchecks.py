@@ -6,6 +6,7 @@ import sys
 import uvloop
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.db import connection
 
 from deliverability.poller import CheckPoller
 from deliverability.service import check_queue, close_check_queue
@@ -56,8 +57,9 @@ class Command(BaseCommand):
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
-        # The search words of new mail, off the SMTP processes' core too (inboxes.search.indexer).
-        indexer.start_indexer()
+        if connection.vendor == "postgresql":
+            # The search words of new mail, off the SMTP processes' core too (inboxes.search.indexer).
+            indexer.start_indexer()
         poller = CheckPoller(check_queue(BATCH_SIZE))
         resumed = await poller.start(stop)
         freeze_startup_objects()  # what start-up loaded stays out of every later collection
