@@ -7,6 +7,7 @@ list, so no download is needed). A policy found at the organisational domain
 applies its `sp=` (if any) to a subdomain's mail.
 """
 
+import functools
 import re
 from email.utils import getaddresses
 
@@ -23,6 +24,7 @@ MILDER = {"reject": "quarantine", "quarantine": "none", "none": "none"}
 DMARC_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:[^\s!]+(?:![0-9]+[kmgt]?)?$")
 
 
+@functools.lru_cache(maxsize=4096)  # the list does not change while the process runs
 def organizational_domain(domain: str) -> str:
     """The registrable domain (example.co.uk for mail.example.co.uk); the domain itself if it is a suffix."""
     domain = domain.lower().rstrip(".")
@@ -119,8 +121,13 @@ def _identifier(kind, domain, result, from_domain, mode):
     }
 
 
-def check_dmarc(from_header: str, dkim_results: list[dict], spf_result: dict, resolver=None) -> dict:
-    """The DMARC result for the message and the disposition a receiver would apply."""
+def check_dmarc(
+    from_header: str, dkim_results: list[dict], spf_result: dict, resolver=None, policies: dict | None = None
+) -> dict:
+    """The DMARC result for the message and the disposition a receiver would apply.
+
+    `policies` keeps the policies found, by From domain, for the next messages of a batch.
+    """
     resolver = resolver or get_resolver()
     domains = list(dict.fromkeys(from_domains(from_header)))
     result = {
@@ -145,7 +152,12 @@ def check_dmarc(from_header: str, dkim_results: list[dict], spf_result: dict, re
     from_domain = domains[0]
     result["organizational_domain"] = organizational_domain(from_domain)
     try:
-        found = find_policy(from_domain, resolver)
+        key = ("dmarc", from_domain)
+        found = policies.get(key) if policies is not None else None
+        if found is None:
+            found = find_policy(from_domain, resolver)
+            if policies is not None:
+                policies[key] = found
     except DNSTemporaryError as error:
         result.update(result="temperror", reason=f"the DMARC record could not be looked up: {error}")
         return result

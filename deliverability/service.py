@@ -20,6 +20,7 @@ Failures stay where they happen:
 """
 
 import asyncio
+import copy
 import logging
 import threading
 import weakref
@@ -56,16 +57,29 @@ RETRY_MAX = 60.0
 FACT_FIELDS = ("id", "inbox_id", "received_at", "client_ip", "envelope_from", "helo", "from_header")
 
 
-def run_checks(raw: bytes, *, client_ip, mail_from: str, helo: str, from_header: str) -> dict:
-    """DKIM, SPF and DMARC for one message's bytes and session facts (results.summarize's dict)."""
+def run_checks(
+    raw: bytes, *, client_ip, mail_from: str, helo: str, from_header: str, batch: dict | None = None
+) -> dict:
+    """DKIM, SPF and DMARC for one message's bytes and session facts (results.summarize's dict).
+
+    `batch`, a dict shared by the messages of one batch, keeps what depends on the session facts
+    alone (the SPF result, the DMARC policy of the From domain): a burst of mail from one
+    application evaluates them once, where each message cost several cached DNS lookups and
+    pyspf's evaluation. DKIM depends on each message's bytes and is always verified.
+    """
     resolver = get_resolver()
     dkim_results = dkim.check_dkim(raw, resolver)
-    spf_result = spf.check_spf(client_ip, mail_from, helo)
-    dmarc_result = dmarc.check_dmarc(from_header, dkim_results, spf_result, resolver)
+    if batch is None:
+        batch = {}
+    spf_key = ("spf", client_ip, mail_from, helo)
+    if spf_key not in batch:
+        batch[spf_key] = spf.check_spf(client_ip, mail_from, helo)
+    spf_result = copy.deepcopy(batch[spf_key])  # each message's results are its own
+    dmarc_result = dmarc.check_dmarc(from_header, dkim_results, spf_result, resolver, policies=batch)
     return results.summarize(dkim_results, spf_result, dmarc_result)
 
 
-def check_one(message: Message, raw: bytes) -> dict:
+def check_one(message: Message, raw: bytes, batch: dict | None = None) -> dict:
     """The results for one message; when a check library raises, results.error_summary (verdict "error")."""
     try:
         return run_checks(
@@ -74,6 +88,7 @@ def check_one(message: Message, raw: bytes) -> dict:
             mail_from=message.envelope_from,
             helo=message.helo,
             from_header=message.from_header,
+            batch=batch,
         )
     except Exception as error:  # recorded on the message (verdict "error") and logged with its traceback
         log.exception("auth checks failed on message %s", message.pk)
@@ -108,6 +123,7 @@ def check_messages(message_ids, stop: threading.Event | None = None) -> list[Mes
     checked_at = timezone.now()
     checked = []
     report_settings: dict = {}  # each inbox's report settings, read once for the batch
+    lookups: dict = {}  # SPF results and DMARC policies by session facts, for the batch (run_checks)
     for message in messages:
         if stop is not None and stop.is_set():
             break
@@ -116,7 +132,7 @@ def check_messages(message_ids, stop: threading.Event | None = None) -> list[Mes
             raw = _raw_source(message.pk)
         if raw is None:
             continue
-        summary = check_one(message, raw)
+        summary = check_one(message, raw, lookups)
         reports.run(message, raw, stop, report_settings)  # the message report: one more step (the reports app)
         del raw
         if stop is not None and stop.is_set():

@@ -107,7 +107,9 @@ LEFTOVERS = [
 # What a text must contain for some patterns above to match: a substring test is far cheaper than the
 # regex engine trying every position (the greeting pattern alone cost a quarter of a millisecond per
 # 4 KB of text). Each test is true of every text its pattern can match in.
-_SPACE_THEN_PUNCTUATION = re.compile(r"\s[,!.:]")
+# The punctuation first, then a look back for the space: re scans for a leading set of characters in C,
+# where a leading \s is tried at every position (44 against 24 µs per 4 KB of text).
+_SPACE_THEN_PUNCTUATION = re.compile(r"[,!.:](?<=\s[,!.:])")
 PREFILTERS = {
     "object-repr": lambda text: "object at 0x" in text,
     "none-value": lambda text: "None" in text,

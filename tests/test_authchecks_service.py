@@ -186,3 +186,42 @@ def test_partial_pct_is_mentioned_in_the_headline(inbox, loopback_dns):
     assert message.deliverability_results["headline"].endswith(
         "receivers would reject it (pct=50: for that share of failing mail; the rest one step milder)."
     )
+
+
+def test_a_batch_evaluates_spf_and_finds_dmarc_once_per_sender_and_each_message_keeps_its_own(
+    inbox, auth_zones, monkeypatch
+):
+    """A burst from one application shares its SPF result and DMARC policy; other senders get theirs."""
+    from deliverability import dmarc, service, spf
+
+    calls = {"spf": 0, "dmarc": 0}
+    evaluate, find = spf.check_spf, dmarc.find_policy
+
+    def counted_spf(*args):
+        calls["spf"] += 1
+        return evaluate(*args)
+
+    def counted_policy(*args):
+        calls["dmarc"] += 1
+        return find(*args)
+
+    monkeypatch.setattr(spf, "check_spf", counted_spf)
+    monkeypatch.setattr(dmarc, "find_policy", counted_policy)
+    signed = [store(inbox, sign(message_bytes("orders@shop.test"), auth_zones["rsa"], "shop.test")) for _ in range(3)]
+    unsigned = store(inbox, message_bytes("orders@shop.test"))  # same sender, no signature
+    foreign = store(inbox, message_bytes("news@soft.test"), mail_from="news@soft.test", client_ip=OTHER_IP)
+
+    checked = service.check_messages([m.pk for m in [*signed, unsigned, foreign]])
+
+    assert len(checked) == 5
+    assert calls == {"spf": 2, "dmarc": 2}
+    verdicts = {m.pk: m.deliverability_results for m in Message.objects.filter(inbox=inbox)}
+    for message in signed:
+        assert verdicts[message.pk]["dkim"][0]["result"] == "pass"
+        assert verdicts[message.pk]["spf"]["result"] == "pass"
+    assert verdicts[unsigned.pk]["dkim"] == [] and verdicts[unsigned.pk]["spf"]["result"] == "pass"
+    assert verdicts[unsigned.pk]["dmarc"]["result"] == "pass"  # aligned SPF
+    assert verdicts[foreign.pk]["spf"]["result"] == "softfail" and verdicts[foreign.pk]["verdict"] == "fail"
+    # One message's results are not the same object as another's (a change to one stays in it).
+    results = [m.deliverability_results for m in checked]
+    assert len({id(r["spf"]) for r in results}) == 5

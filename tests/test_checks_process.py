@@ -207,10 +207,10 @@ def test_saving_results_keeps_what_changed_meanwhile(inbox, monkeypatch):
     Message.objects.filter(inbox=inbox).update(deliverability_checked_at=None, deliverability_verdict="")
     real_check = service.check_one
 
-    def check_and_meanwhile_read(message, raw):
+    def check_and_meanwhile_read(message, raw, batch=None):
         # Someone opens the message while its checks run.
         Message.objects.filter(pk=message.pk).update(is_read=True)
-        return real_check(message, raw)
+        return real_check(message, raw, batch)
 
     monkeypatch.setattr(service, "check_one", check_and_meanwhile_read)
     from django.test.utils import CaptureQueriesContext
