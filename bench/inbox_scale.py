@@ -13,8 +13,9 @@ the list < 50 ms, every search < 200 ms.
 Ingest: before the fill, `inboxes.ingest.ingest_many` (parse, insert, cap,
 commit; groups of 20: what the SMTP process does before its 250s) stores the
 same messages with the index and without it (the triggers and FTS5 table, or
-the GIN index, dropped and no search words computed), in alternating pairs of rounds; the
-index must cost at most 10% of ingest. On PostgreSQL the search words are
+the GIN index, dropped and no search words computed), in alternating pairs of rounds: the
+index's work seen whole. Its budget, at most 10% of ingest, is on what users see, SMTP
+ingest end to end, which `bench/index_cost.py` measures. On PostgreSQL the search words are
 written after the 250 by the indexer (`inboxes.search.indexer`, in
 `runchecks`): its own rate is printed beside.
 
@@ -498,8 +499,8 @@ def main():
             f"ingest (ingest_many, groups of 20, {args.ingest} messages, {args.ingest_rounds} alternating pairs): "
             f"{ingest['with']:,.0f}/s with the index, {ingest['without']:,.0f}/s without; the index costs "
             f"{ingest['cost']:+.1%} (median of the pairs, {low:+.1%} to {high:+.1%}), in CPU time "
-            f"{ingest['cpu_cost']:+.1%} ({cpu_low:+.1%} to {cpu_high:+.1%}); budget {INGEST_BUDGET:.0%}: "
-            f"{'OK' if ingest['cost'] <= INGEST_BUDGET else 'OVER'}",
+            f"{ingest['cpu_cost']:+.1%} ({cpu_low:+.1%} to {cpu_high:+.1%}). The storing step alone: the budget "
+            f"({INGEST_BUDGET:.0%}) is on SMTP ingest end to end, which bench/index_cost.py measures",
             flush=True,
         )
         if ingest["indexer"] is not None:
