@@ -113,7 +113,10 @@ class MessageManager(models.Manager.from_queryset(MessageQuerySet)):
 class Message(models.Model):
     """One captured message: the bytes exactly as received plus what was parsed."""
 
-    inbox = models.ForeignKey(Inbox, models.CASCADE, related_name="messages")
+    # No index of its own: the unique (inbox, seq) index starts with it and serves every lookup by
+    # inbox, and one index fewer is one write fewer for each message stored (and, on PostgreSQL, for
+    # the search indexer's update of each row).
+    inbox = models.ForeignKey(Inbox, models.CASCADE, related_name="messages", db_index=False)
     seq = models.BigIntegerField()
     received_at = models.DateTimeField(default=timezone.now)
 
