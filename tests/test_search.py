@@ -609,6 +609,22 @@ def stored_vector(message_id):
 
 
 @postgres_only
+def test_each_word_is_written_once_with_its_positions_as_postgresql_reads_them():
+    from inboxes.search.document import MAX_POSITIONS, fields, tsvector
+
+    text = tsvector(fields("Reset reset", "Ann", "", "", "", [], "reset code reset", ""), ["has:attachment"])
+    assert text == "'has:attachment' 'reset':1A,2A,6,8 'ann':4B 'code':7"
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT %s::tsvector::text", [text])
+        assert cursor.fetchone()[0] == "'ann':4B 'code':7 'has:attachment' 'reset':1A,2A,6,8"
+        many = tsvector(fields("", "", "", "", "", [], "again " * 300, ""))
+        cursor.execute("SELECT length(%s::tsvector), array_length(tsvector_to_array(%s::tsvector), 1)", [many, many])
+        assert cursor.fetchone() == (1, 1)
+        cursor.execute("SELECT %s::tsvector::text", [many])
+        assert cursor.fetchone()[0].count(",") == MAX_POSITIONS - 1
+
+
+@postgres_only
 def test_ingest_leaves_the_words_to_the_indexer_which_writes_what_ingest_would_have(inbox):
     from inboxes.search.document import message_tsvector
 
