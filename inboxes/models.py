@@ -8,6 +8,8 @@ from django.utils import timezone
 
 from accounts.models import Team
 
+from .links import message_url
+
 
 def generate_smtp_username():
     return secrets.token_hex(7)
@@ -171,4 +173,4 @@ class Message(models.Model):
         return self.subject or "(no subject)"
 
     def get_absolute_url(self):
-        return reverse("inboxes:message", args=[self.inbox_id, self.pk])
+        return message_url(self.inbox_id, self.pk)

@@ -25,12 +25,15 @@ def render(source, **context):
 def test_filters_write_the_one_format(settings):
     assert render("{{ t|when }}", t=MOMENT) == "2026-11-25 20:05:03"
     assert render("{{ t|when_zoned }}", t=MOMENT) == "2026-11-25 20:05:03 UTC"
-    assert render("{{ t|when }}|{{ t|when_zoned }}|{{ t|ago }}", t=None) == "||"
+    assert render("{{ t|when }}|{{ t|when_zoned }}|{{ t|ago }}|{{ t|when_iso }}", t=None) == "|||"
+    # <time datetime="..."> in the list: what |date:'c' gives.
+    assert render("{{ t|when_iso }}", t=MOMENT) == render("{{ t|date:'c' }}", t=MOMENT) == "2026-11-25T20:05:03+00:00"
     # In the configured time zone, named where the reader may be elsewhere.
     settings.TIME_ZONE = "Europe/Berlin"
     with timezone.override("Europe/Berlin"):
         assert render("{{ t|when }}", t=MOMENT) == "2026-11-25 21:05:03"
         assert render("{{ t|when_zoned }}", t=MOMENT) == "2026-11-25 21:05:03 CET"
+        assert render("{{ t|when_iso }}", t=MOMENT) == "2026-11-25T21:05:03+01:00"
 
 
 def test_unformatted_dates_and_times_use_it_too():

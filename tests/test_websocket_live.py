@@ -6,7 +6,7 @@ import pytest
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.core.mail import EmailMessage, send_mail
-from django.urls import set_script_prefix
+from django.urls import reverse, set_script_prefix
 
 from inboxes import events
 from inboxes.models import Message
@@ -70,7 +70,7 @@ def test_the_events_link_is_the_message_page_under_any_script_prefix(inbox):
         for prefix in ("/", "/maildog/", "/", "/tools/mail/"):
             set_script_prefix(prefix)
             url = events.message_summary(message)["url"]
-            assert url == message.get_absolute_url()
+            assert url == message.get_absolute_url() == reverse("inboxes:message", args=[inbox.pk, message.pk])
             assert url.startswith(prefix) and url.endswith(f"/{message.pk}/")
     finally:
         set_script_prefix("/")

@@ -2,6 +2,7 @@
 
     {% load maildog_time %}
     {{ message.received_at|when }}          2026-11-25 20:05:03   (the current time zone, TIME_ZONE)
+    {{ message.received_at|when_iso }}      2026-11-25T20:05:03.123456+00:00   (for <time datetime>)
     {{ invitation.expires_at|when_zoned }}  2026-12-02 20:05:03 UTC   (for emails and dates read elsewhere)
     {{ invitation.created|ago }}            just now / 5 minutes ago / 2 days, 3 hours ago
 
@@ -10,10 +11,20 @@ A date and time printed without a filter (`{{ value }}`) already uses the same f
 
 from django import template
 from django.utils import timezone
-from django.utils.formats import date_format
+from django.utils.formats import date_format, get_format
 from django.utils.timesince import timesince
 
 register = template.Library()
+
+
+# DATETIME_FORMAT as strftime: date_format() reads its format string anew each call (70 µs, where
+# strftime takes 5), a tenth of an inbox page's time for its 50 rows. Other formats go through it.
+_STRFTIME = {"Y-m-d H:i:s": "%Y-%m-%d %H:%M:%S"}
+
+
+def _datetime_text(local) -> str:
+    pattern = _STRFTIME.get(get_format("DATETIME_FORMAT"))
+    return local.strftime(pattern) if pattern else date_format(local, "DATETIME_FORMAT")
 
 
 @register.filter
@@ -21,7 +32,15 @@ def when(value) -> str:
     """A date and time as "2026-11-25 20:05:03", in the current time zone; "" for none."""
     if not value:
         return ""
-    return date_format(timezone.template_localtime(value), "DATETIME_FORMAT")
+    return _datetime_text(timezone.template_localtime(value))
+
+
+@register.filter
+def when_iso(value) -> str:
+    """ISO 8601 in the current time zone, for a <time datetime="...">: what `|date:'c'` gives, faster."""
+    if not value:
+        return ""
+    return timezone.template_localtime(value).isoformat()
 
 
 @register.filter
@@ -30,7 +49,7 @@ def when_zoned(value) -> str:
     if not value:
         return ""
     local = timezone.template_localtime(value)
-    return f"{date_format(local, 'DATETIME_FORMAT')} {local.tzname() or ''}".rstrip()
+    return f"{_datetime_text(local)} {local.tzname() or ''}".rstrip()
 
 
 @register.filter
