@@ -8,4 +8,8 @@ class DeliverabilityConfig(AppConfig):
     verbose_name = "Deliverability checks"
 
     def ready(self):
-        from . import receivers  # noqa: F401  (connects the signal receivers)
+        from inboxes import rows
+
+        from . import markers, receivers  # noqa: F401  (receivers connects the signal receivers)
+
+        rows.add_flag(markers.row_marker)  # the marker in each row of the inbox list

@@ -42,6 +42,26 @@ def test_list_shows_newest_first_with_markers(member_client, inbox):
     assert 'data-last-seq="2"' in body and 'data-live-insert="1"' in body
 
 
+def test_list_rows_escape_what_senders_write_and_mark_the_verdict(member_client, inbox):
+    hostile = store_message(
+        inbox,
+        mail('<script>alert("s")</script> & more', sender='"<img src=x onerror=alert(1)>" <evil@example.com>'),
+    )
+    Message.objects.filter(pk=hostile.pk).update(
+        deliverability_verdict="fail", deliverability_results={"headline": 'Would fail: "quoted" <b>bold</b>'}
+    )
+    body = member_client.get(list_url(inbox)).content.decode()
+    row = re.search(rf'<tr class="message-row unread" data-seq="1" data-id="{hostile.pk}">.*?</tr>', body, re.S).group()
+    assert "<script>" not in row and "<img" not in row
+    assert "&lt;script&gt;alert(&quot;s&quot;)&lt;/script&gt; &amp; more" in row
+    assert "&lt;img src=x onerror=alert(1)&gt;" in row
+    assert (
+        f'<span class="auth-marker auth-marker--fail" data-auth-marker-id="{hostile.pk}" '
+        'title="Would fail: &quot;quoted&quot; &lt;b&gt;bold&lt;/b&gt;">Would fail</span>'
+    ) in row
+    assert f'href="{hostile.get_absolute_url()}"' in row
+
+
 def test_list_pages_by_sequence_without_counting(member_client, inbox):
     for n in range(PAGE_SIZE + 5):
         store_message(inbox, mail(f"Message {n:03d}"))

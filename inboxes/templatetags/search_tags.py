@@ -1,4 +1,4 @@
-"""`highlight`: the words a search matched, marked in a list cell."""
+"""`highlight`: the words a search matched, marked in a list cell; `message_rows`: the list's rows."""
 
 import html
 
@@ -33,3 +33,11 @@ def highlight(value, words, autoescape=True):
             position = match.end()
     pieces.append(escape(text[position:]))
     return mark_safe("".join(pieces))
+
+
+@register.simple_tag
+def message_rows(messages, search_words):
+    """The inbox list's rows (inboxes.rows)."""
+    from ..rows import rows
+
+    return rows(messages, search_words)
