@@ -38,7 +38,7 @@ def row(message, search_words) -> str:
     m = message
     sender = highlight(m.from_header or m.envelope_from, search_words)
     subject = highlight(m.subject or "(no subject)", search_words)
-    recipients = highlight(m.to_header or ", ".join(m.envelope_to or []), search_words)
+    recipients = highlight(m.to_header or ", ".join(map(str, m.envelope_to or [])), search_words)
     flags = (CLIP if m.has_attachments else "") + "".join(render(m) for render in _flags)
     return (
         f'<tr class="message-row{"" if m.is_read else " unread"}" data-seq="{m.seq}" data-id="{m.pk}">\n'

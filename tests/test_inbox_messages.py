@@ -62,6 +62,15 @@ def test_list_rows_escape_what_senders_write_and_mark_the_verdict(member_client,
     assert f'href="{hostile.get_absolute_url()}"' in row
 
 
+def test_list_row_without_to_lists_the_envelope_whatever_it_holds(member_client, inbox):
+    """Rows written by other means than SMTP may hold anything in the envelope: the list still renders."""
+    stored = store_message(inbox, b"From: app@example.com\r\nSubject: No To\r\n\r\nbody\r\n")
+    Message.objects.filter(pk=stored.pk).update(envelope_to=["<b>x</b>@example.com", 42])
+    response = member_client.get(list_url(inbox))
+    assert response.status_code == 200
+    assert "to &lt;b&gt;x&lt;/b&gt;@example.com, 42</div>" in response.content.decode()
+
+
 def test_list_pages_by_sequence_without_counting(member_client, inbox):
     for n in range(PAGE_SIZE + 5):
         store_message(inbox, mail(f"Message {n:03d}"))

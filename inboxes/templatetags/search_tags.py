@@ -38,6 +38,6 @@ def highlight(value, words, autoescape=True):
 @register.simple_tag
 def message_rows(messages, search_words):
     """The inbox list's rows (inboxes.rows)."""
-    from ..rows import rows
+    from ..rows import rows  # here, not at the top: rows uses this module's highlight
 
     return rows(messages, search_words)
